@@ -1,0 +1,11 @@
+# Copyright (c) mmlwgan contributors. All rights reserved.
+from .composer import FlowComposer, sum_warped
+from .flow import (BG_FLOW_VALUE, compose_flow, convert_grid_align_corners,
+                   face_visibility, resize_flow, warp_image)
+from .masks import dilate, erode, lwgan_masks, morph
+
+__all__ = [
+    'FlowComposer', 'sum_warped', 'BG_FLOW_VALUE', 'compose_flow',
+    'convert_grid_align_corners', 'face_visibility', 'resize_flow',
+    'warp_image', 'dilate', 'erode', 'lwgan_masks', 'morph'
+]
