@@ -5,6 +5,9 @@ from .cameras import (PerspectiveCamera, WeakPerspectiveCamera, ndc_to_pixel,
                       weak_to_perspective_translation)
 from .geometry import (axis_angle_to_matrix, euler_to_matrix,
                        matrix_to_axis_angle, rotate_points)
+from .hmr import HMR, IterativeRegressor, default_mean_theta
+from .hmr_api import (HMRPredictor, crop_person, crop_to_image_coords,
+                      prepare_hmr_inputs, theta_to_smpl)
 from .smpl import (COCOPLUS_JOINT_NAMES, SMPL, SMPL_JOINT_NAMES, SMPL_PARENTS,
                    SMPLX_EXTRA_JOINT_NAMES, THETA_DIM, split_theta)
 from .smpl_io import (find_smpl_model_file, load_smpl_model_data,
@@ -20,5 +23,7 @@ __all__ = [
     'weak_perspective_unproject_xy', 'perspective_project',
     'weak_to_perspective_translation', 'pixel_to_ndc', 'ndc_to_pixel',
     'axis_angle_to_matrix', 'matrix_to_axis_angle', 'euler_to_matrix',
-    'rotate_points'
+    'rotate_points', 'HMR', 'IterativeRegressor', 'default_mean_theta',
+    'HMRPredictor', 'crop_person', 'crop_to_image_coords',
+    'prepare_hmr_inputs', 'theta_to_smpl'
 ]

@@ -146,6 +146,15 @@ class SMPL(nn.Module):
         self.keypoint_src = keypoint_src
 
         vertex_ids = data.get('vertex_ids')
+        num_verts = data['v_template'].shape[0]
+        if vertex_ids is None:
+            max_id = max(SMPLX_VERTEX_IDS['smplh'].values())
+            if max_id >= num_verts:
+                raise ValueError(
+                    f'{model_path} has {num_verts} vertices and no '
+                    "'vertex_ids': smplx's default SMPL landmarks (up to "
+                    f'vertex {max_id}) do not fit it; store the landmark '
+                    "vertex ids under 'vertex_ids' in the file")
         selector_cfg = {}
         if vertex_ids is not None:
             missing = [k for k in _FACE_IDS if k not in vertex_ids]

@@ -396,3 +396,13 @@ def test_rotation_helpers():
     torch.testing.assert_close(r @ torch.tensor([1.0, 0.0, 0.0]),
                                torch.tensor([0.0, 0.0, -1.0]), atol=1e-6,
                                rtol=0)
+
+
+def test_small_body_without_landmarks_gives_clear_error(tmp_path):
+    from mmlwgan.models.body.smpl_io import save_smpl_npz
+    from mmlwgan.testing import make_synthetic_smpl
+    data = make_synthetic_smpl()
+    data.pop('vertex_ids')
+    path = save_smpl_npz(data, str(tmp_path / 'no_landmarks.npz'))
+    with pytest.raises(ValueError, match='vertex_ids'):
+        SMPL(path)

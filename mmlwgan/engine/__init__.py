@@ -1,0 +1,4 @@
+# Copyright (c) mmlwgan contributors. All rights reserved.
+from .optimizers import MultiOptimWrapperConstructor
+
+__all__ = ['MultiOptimWrapperConstructor']

@@ -1,0 +1,59 @@
+# Copyright (c) mmlwgan contributors. All rights reserved.
+r"""Convert a released Liquid Warping GAN PatchGAN to an mmlwgan checkpoint.
+
+Reads the ICCV release's discriminator weights (``net_epoch_30_id_D.pth``;
+``'state_dict'`` / ``'model'`` wrappers and ``'module.'`` prefixes are
+handled), checks them strictly against ``PatchDiscriminator()`` and writes
+``{'meta': ..., 'state_dict': ...}`` atomically.
+
+Example::
+
+    python tools/model_converters/convert_lwgan_discriminator.py \
+        net_epoch_30_id_D.pth checkpoints/lwgan_patch_d_iper-256.pth
+"""
+import argparse
+import os.path as osp
+import sys
+import time
+from typing import List, Optional
+
+sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
+
+from mmlwgan.models.converters import (  # noqa: E402
+    ConversionError, convert_lwgan_discriminator, load_checkpoint_file,
+    num_values, save_checkpoint_atomic)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Convert a released LWGAN discriminator checkpoint')
+    parser.add_argument('src', help='released discriminator checkpoint')
+    parser.add_argument('dst', help='output mmengine checkpoint (.pth)')
+    parser.add_argument(
+        '--unsafe-load',
+        action='store_true',
+        help='torch.load with weights_only=False (trusted files only)')
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    try:
+        sd = load_checkpoint_file(args.src,
+                                  weights_only=not args.unsafe_load)
+        converted = convert_lwgan_discriminator(sd)
+    except ConversionError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
+    meta = dict(
+        converted_from=osp.basename(args.src),
+        converter='convert_lwgan_discriminator',
+        time=time.strftime('%Y-%m-%d %H:%M:%S'))
+    save_checkpoint_atomic(converted, args.dst, meta)
+    print(f'{len(converted)} tensors, {num_values(converted)} values -> '
+          f'{args.dst}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
