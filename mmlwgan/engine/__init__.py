@@ -1,4 +1,5 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
+from .hooks import LWGANVisualizationHook
 from .optimizers import MultiOptimWrapperConstructor
 
-__all__ = ['MultiOptimWrapperConstructor']
+__all__ = ['MultiOptimWrapperConstructor', 'LWGANVisualizationHook']

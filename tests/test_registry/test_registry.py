@@ -47,3 +47,30 @@ def test_build_from_another_toolbox_scope():
 def test_unknown_type_gives_clear_error():
     with pytest.raises(KeyError, match='NoSuchRasterizer'):
         RENDERERS.build(dict(type='NoSuchRasterizer', image_size=8))
+
+
+def test_liquid_warping_block_in_an_mmpose_config():
+    """``type='mmlwgan.LiquidWarpingBlock'`` from an mmpose-scoped config:
+    built through mmpose's own registry and run on real tensors."""
+    pytest.importorskip('mmpose')
+    from mmpose.registry import MODELS as MMPOSE_MODELS
+    cfg = Config(dict(
+        default_scope='mmpose',
+        custom_imports=dict(imports=['mmlwgan'], allow_failed_imports=False),
+        fusion=dict(type='mmlwgan.LiquidWarpingBlock', align_corners=False),
+        backbone=dict(type='ResNet', depth=18)))
+    import_modules_from_strings(**cfg.custom_imports)
+    with DefaultScope.overwrite_default_scope('mmpose'):
+        lwb = MMPOSE_MODELS.build(cfg.fusion)
+        backbone = MMPOSE_MODELS.build(cfg.backbone)  # mmpose's own part
+    assert type(lwb).__module__.startswith('mmlwgan')
+    assert type(backbone).__module__.startswith('mmpose')
+    tgt = torch.randn(1, 4, 8, 8)
+    src = torch.randn(1, 4, 8, 8)
+    # identity flow in the align_corners=False convention
+    ys = (2 * torch.arange(8) + 1) / 8 - 1
+    yy, xx = torch.meshgrid(ys, ys, indexing='ij')
+    flow = torch.stack([xx, yy], -1)[None]
+    torch.testing.assert_close(lwb(tgt, src, flow), tgt + src)
+    # background flow adds nothing
+    torch.testing.assert_close(lwb(tgt, src, torch.full_like(flow, -2.)), tgt)

@@ -1,0 +1,102 @@
+# Copyright (c) mmlwgan contributors. All rights reserved.
+"""Train a Liquid Warping GAN model (mmpose's flags).
+
+Example:
+    python tools/train.py configs/lwgan_iper.py --work-dir work_dirs/lwgan
+    python tools/train.py CONFIG --resume            # latest checkpoint of the work dir
+    python tools/train.py CONFIG --amp --cfg-options train_dataloader.batch_size=2
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from a checkpoint; without a value, from the latest '
+        'checkpoint in the work dir')
+    parser.add_argument('--amp', action='store_true', default=False,
+                        help='automatic mixed precision for every optimizer '
+                        'wrapper (generator and discriminator)')
+    parser.add_argument('--no-validate', action='store_true',
+                        help='do not evaluate checkpoints during training')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the learning rate with the batch size')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings of the config, key=value (xxx=yyy format)')
+    parser.add_argument('--launcher',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def _amp(wrapper_cfg: dict) -> None:
+    """Switch one optimizer-wrapper config to AmpOptimWrapper."""
+    if wrapper_cfg.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+        return
+    if wrapper_cfg.get('type', 'OptimWrapper') != 'OptimWrapper':
+        raise ValueError('--amp only switches OptimWrapper configs, got '
+                         f"{wrapper_cfg.get('type')}")
+    wrapper_cfg['type'] = 'AmpOptimWrapper'
+    wrapper_cfg.setdefault('loss_scale', 'dynamic')
+
+
+def merge_args(cfg: Config, args) -> Config:
+    """Merge command-line arguments into the config."""
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.launcher = args.launcher
+    if args.amp:
+        optim_wrapper = cfg.optim_wrapper
+        if 'constructor' in optim_wrapper:  # one wrapper per sub-module
+            for key, sub in optim_wrapper.items():
+                if isinstance(sub, dict) and ('optimizer' in sub
+                                              or 'type' in sub):
+                    _amp(sub)
+        else:
+            _amp(optim_wrapper)
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
+    if args.auto_scale_lr:
+        cfg.setdefault('auto_scale_lr', dict(base_batch_size=4))
+        cfg.auto_scale_lr.enable = True
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    cfg = merge_args(cfg, args)
+    from mmlwgan.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
