@@ -10,7 +10,7 @@ smpl_path = 'data/smpl/SMPL_NEUTRAL.pkl'
 model = dict(
     body_model=dict(model_path=smpl_path),
     # the release's UV mapper for the condition maps of the real SMPL body
-    cond_encoder=dict(type='CondMapEncoder', mode='uv',
+    cond_encoder=dict(_delete_=True, type='CondMapEncoder', mode='uv',
                       uv_mapping='data/smpl/mapper.txt'))
 
 default_hooks = dict(

@@ -1,0 +1,64 @@
+# Copyright (c) mmlwgan contributors. All rights reserved.
+"""Motion imitation: make the source person perform the reference's motion.
+
+Examples:
+    python demo/motion_imitation.py --config configs/lwgan/lwgan_iper.py \
+        --checkpoint checkpoints/lwgan_iper.pth --src person.jpg \
+        --ref dance.mp4 --out-dir outputs --side-by-side
+    # reference given as a SMPL sequence (iPER pose_shape.pkl), no video:
+    python demo/motion_imitation.py ... --ref smpls/001/1/1/pose_shape.pkl
+
+Prints the path of the written video (and of the side-by-side video / PNG
+folder when asked for); on a bad input prints one ``error:`` line and exits
+with status 1, leaving no partial output.
+"""
+import argparse
+import sys
+
+from mmlwgan.apis import MotionImitationInferencer
+from mmlwgan.apis.inferencers.base_lwgan_inferencer import (
+    add_common_cli_args, build_cli_inferencer, common_call_kwargs, run_cli)
+from mmlwgan.apis.inferencers.camera_strategies import CAM_STRATEGIES
+from mmlwgan.apis.inferencers.smoothing import SMOOTH_METHODS
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    add_common_cli_args(parser)
+    parser.add_argument('--cam-strategy', default='smooth',
+                        choices=CAM_STRATEGIES,
+                        help='smooth: source camera shifted like the '
+                        'reference; source: fixed; copy: reference camera')
+    parser.add_argument('--smooth', type=int, nargs='?', const=5, default=0,
+                        metavar='WINDOW',
+                        help='smooth the reference SMPL over time (window in '
+                        'frames, 5 without a value)')
+    parser.add_argument('--smooth-method', default='savgol',
+                        choices=SMOOTH_METHODS)
+    parser.add_argument('--ref-bbox', type=float, nargs=4, default=None,
+                        metavar=('X1', 'Y1', 'X2', 'Y2'),
+                        help='person box in every reference frame')
+    parser.add_argument('--on-missing-person', default='error',
+                        choices=('error', 'previous'),
+                        help='reference frames where the detector finds '
+                        'nobody: fail, or reuse the previous frame')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+
+    def run():
+        inferencer = build_cli_inferencer(MotionImitationInferencer, args)
+        return inferencer(
+            args.src, args.ref, src_smpl=args.src_smpl,
+            ref_smpl=args.ref_smpl, cam_strategy=args.cam_strategy,
+            smooth=args.smooth, smooth_method=args.smooth_method,
+            ref_bbox=args.ref_bbox, on_missing_person=args.on_missing_person,
+            **common_call_kwargs(args))
+
+    return run_cli(run)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,25 @@
+# Copyright (c) mmlwgan contributors. All rights reserved.
+"""Inferencers of the three Liquid Warping GAN tasks and their helpers."""
+from .appearance_transfer_inferencer import AppearanceTransferInferencer
+from .base_lwgan_inferencer import (BaseLWGANInferencer, OutputWriter,
+                                    build_person_detector)
+from .camera_strategies import (CAM_STRATEGIES, compose_target_thetas,
+                                transfer_cams)
+from .inputs import (InferenceInputError, NoPersonError, ReferenceSource,
+                     load_smpl, load_smpl_sequence, load_source_images,
+                     open_reference, read_image)
+from .motion_imitation_inferencer import MotionImitationInferencer
+from .novel_view_inferencer import NovelViewInferencer, sweep_views
+from .smoothing import (SMOOTH_METHODS, OneEuroFilter, smooth_cams,
+                        smooth_poses, smooth_rotations, smooth_thetas)
+
+__all__ = [
+    'BaseLWGANInferencer', 'MotionImitationInferencer',
+    'AppearanceTransferInferencer', 'NovelViewInferencer', 'OutputWriter',
+    'build_person_detector', 'CAM_STRATEGIES', 'transfer_cams',
+    'compose_target_thetas', 'InferenceInputError', 'NoPersonError',
+    'ReferenceSource', 'load_smpl', 'load_smpl_sequence',
+    'load_source_images', 'open_reference', 'read_image', 'sweep_views',
+    'SMOOTH_METHODS', 'OneEuroFilter', 'smooth_cams', 'smooth_poses',
+    'smooth_rotations', 'smooth_thetas'
+]

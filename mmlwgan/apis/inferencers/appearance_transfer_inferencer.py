@@ -1,0 +1,219 @@
+# Copyright (c) mmlwgan contributors. All rights reserved.
+"""Appearance transfer: the source person wears the reference's clothes."""
+from typing import Any, Dict, Optional, Sequence
+
+import torch
+
+from mmlwgan.registry import INFERENCERS
+from .base_lwgan_inferencer import (BaseLWGANInferencer, OutputWriter,
+                                    _side_by_side)
+from .inputs import InferenceInputError, open_reference, resize_image
+
+__all__ = ['AppearanceTransferInferencer']
+
+
+def merge_caches(caches: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+    """Stack cached source-stream features of several encodings along the
+    source axis (each (N or 1, S_i, C, h, w); batch-1 caches are broadcast
+    to the largest batch)."""
+    n = max(f.shape[0] for c in caches for f in c['features']
+            if f is not None)
+    feats = []
+    for p in range(len(caches[0]['features'])):
+        parts = [c['features'][p] for c in caches]
+        if any(x is None for x in parts):
+            feats.append(None)
+            continue
+        parts = [x.expand(n, *x.shape[1:]) if x.shape[0] == 1 else x
+                 for x in parts]
+        feats.append(torch.cat(parts, dim=1))
+    return dict(features=feats,
+                num_sources=sum(c['num_sources'] for c in caches))
+
+
+@INFERENCERS.register_module()
+class AppearanceTransferInferencer(BaseLWGANInferencer):
+    """Dress the source person in the reference person's clothes.
+
+    As the release's swapper: the target mesh is the source's own (pose,
+    shape, camera); the faces of ``keep_parts`` (the head by default) are
+    sampled from the source and all other faces from the reference, using
+    the body model's per-face part labels. The target stream gets both
+    warped images, and at every fusion point the warped reference features
+    (selected parts) and the warped source features (kept parts) are
+    summed into the target features (the generator's fusion over two
+    sources). The source is encoded once; each reference frame (an image,
+    or every frame of a folder / video) gives one output frame.
+
+    See :class:`BaseLWGANInferencer` for the constructor (``part_file`` for
+    a real SMPL without part labels).
+    """
+
+    task = 'transfer'
+
+    def __call__(self,
+                 src: Any,
+                 ref: Any,
+                 src_smpl: Any = None,
+                 ref_smpl: Any = None,
+                 out_dir: Optional[str] = None,
+                 *,
+                 output_name: Optional[str] = None,
+                 keep_parts: Sequence[str] = ('head', ),
+                 batch_size: int = 8,
+                 background: Any = 'generated',
+                 front_warp: bool = False,
+                 side_by_side: bool = False,
+                 save_frames: bool = False,
+                 return_frames: Optional[bool] = None,
+                 src_bbox: Any = None,
+                 ref_bbox: Any = None,
+                 personalize_steps: int = 0,
+                 personalize_lr: Optional[float] = None,
+                 personalized_weights: Optional[str] = None,
+                 save_personalized: Optional[str] = None,
+                 fps: float = 30.0) -> Dict[str, Any]:
+        """Run appearance transfer.
+
+        Args:
+            src: the person (image path / folder / array); the first source
+                gives the pose and the kept parts.
+            ref: the clothes: image, folder of images, video or RGB
+                array(s) (a SMPL sequence alone has no clothes).
+            src_smpl, ref_smpl: SMPL parameters (arrays or files); default:
+                the model's HMR.
+            out_dir (str, optional): output folder (None: return frames).
+            output_name (str, optional): default ``<source>-wears-<ref>``.
+            keep_parts (Sequence[str]): body parts taken from the source
+                (names of ``body_model.part_names``); every other part comes
+                from the reference. Defaults to ``('head',)``.
+            batch_size (int): reference frames processed together.
+            background: ``'generated'``, ``'original'`` or an image.
+            front_warp (bool): paste the source's own pixels on the kept
+                parts (the release's ``front_warp`` for swapping).
+            side_by_side (bool): also write source | reference | result.
+            save_frames (bool): also write PNG frames.
+            return_frames (bool, optional): default: when ``out_dir`` is
+                None.
+            src_bbox, ref_bbox: person boxes for HMR crops.
+            personalize_steps, personalize_lr, personalized_weights,
+                save_personalized: personalisation on the source, see
+                :class:`MotionImitationInferencer`.
+            fps (float): output frame rate.
+
+        Returns:
+            dict: ``video``, ``image`` (``<name>.png`` when the reference is
+            one image), ``side_by_side``, ``frames_dir``, ``num_frames``,
+            ``fps``, ``frames``, ``src_smpl``, ``ref_smpl``.
+        """
+        self.check_common(batch_size, fps)
+        if return_frames is None:
+            return_frames = out_dir is None
+        if isinstance(keep_parts, str):
+            keep_parts = (keep_parts, )
+        bg_opt = self.resolve_background(background)
+        keep = self.faces_of_parts(keep_parts)
+        if keep.all():
+            raise InferenceInputError(
+                f'keep_parts {list(keep_parts)} covers the whole body: '
+                'nothing would come from the reference')
+        gen = self.model.generator
+        if not getattr(gen, 'has_source_stream', False):
+            raise InferenceInputError(
+                f'appearance transfer needs a generator with a source '
+                f'stream (LWBGenerator), not {type(gen).__name__}')
+        state = self.prepare_sources(src, src_smpl, src_bbox)
+        ref_src = open_reference(ref, ref_smpl, 'reference',
+                                 self.body_model.num_betas)
+        if not ref_src.has_frames:
+            raise InferenceInputError(
+                'appearance transfer takes the clothes from reference '
+                'images: give an image, a folder or a video as the reference'
+                ' (with ref_smpl for its SMPL), not a SMPL sequence alone')
+        ref_thetas = self.reference_thetas(ref_src, ref_bbox, batch_size)
+        name = self._output_name(output_name, state.name, 'wears',
+                                 ref_src.name)
+        self.apply_personalization(state, personalize_steps, personalize_lr,
+                                   personalized_weights, save_personalized)
+        writer = OutputWriter(out_dir, name, save_video=True,
+                              side_by_side=side_by_side,
+                              save_frames=save_frames,
+                              save_image=ref_src.num_frames == 1, fps=fps,
+                              keep_frames=return_frames)
+        labels = (['source', 'reference', 'result']
+                  if self.image_size[0] >= 96 else None)
+        n = ref_src.num_frames
+        with torch.inference_mode(), writer:
+            enc = self.encode_sources(state, bg_opt)
+            src_inp = enc['inputs']
+            # the target is the main source's own mesh
+            tgt_frags = self.rasterize(enc['ndc'][:1])
+            tgt_cond = src_inp['cond'][:1]
+            src_vis = enc['visible']
+            kept = keep.unsqueeze(0).expand(state.num_sources, -1)
+            if src_vis is not None:
+                kept = kept & src_vis
+            src_flows = self.compose_flows(tgt_frags, enc['ndc'], kept)
+            src_warped = self.model.warp(state.imgs[:1], src_flows[:, 0])
+            frames_iter = ref_src.frames()
+            try:
+                for start in self._progress(range(0, n, batch_size),
+                                            -(-n // batch_size), 'transfer'):
+                    stop = min(start + batch_size, n)
+                    raw = [next(frames_iter) for _ in range(stop - start)]
+                    panels = [resize_image(r, self.image_size) for r in raw]
+                    ref_imgs = self.to_tensor(panels)
+                    theta = torch.from_numpy(ref_thetas[start:stop]).to(
+                        self.device)
+                    ref_inp = self.source_inputs(ref_imgs, theta)
+                    if start == 0:
+                        self.check_person(ref_inp['body'][:1],
+                                          'reference frame',
+                                          'the reference SMPL')
+                    ref_cache = gen.encode_sources(
+                        ref_inp['src_inputs'][:, None], decode=False)
+                    N = stop - start
+                    sel = ~keep[None].expand(N, -1)
+                    vis = self._visible_faces(ref_inp['fragments'])
+                    if vis is not None:
+                        sel = sel & vis
+                    frags = tgt_frags._replace(
+                        face_idx=tgt_frags.face_idx.expand(N, -1, -1),
+                        bary=tgt_frags.bary.expand(N, -1, -1, -1),
+                        depth=tgt_frags.depth.expand(N, -1, -1))
+                    ref_flow = self.compose_flows(
+                        frags, ref_inp['ndc'][:, None], sel[:, None])
+                    flows = torch.cat(
+                        [ref_flow, src_flows.expand(N, -1, -1, -1, -1)], 1)
+                    warped = self.model.warp(ref_imgs, ref_flow[:, 0]) + \
+                        src_warped
+                    tsf_inputs = torch.cat(
+                        [warped, tgt_cond.expand(N, -1, -1, -1)], 1)
+                    cache = merge_caches([ref_cache, enc['cache']])
+                    out = gen.decode_targets(tsf_inputs, flows, cache,
+                                             enc['bg'])
+                    img = out['tsf_img']
+                    if front_warp:
+                        img = self.paste_region(
+                            img, src_warped.expand(N, -1, -1, -1),
+                            torch.zeros_like(out['tsf_mask']),
+                            frags.face_idx, keep,
+                            src_flows[:, 0].expand(N, -1, -1, -1))
+                    frames = self.visualize(None, img)
+                    sbs = None
+                    if side_by_side:
+                        sbs = [
+                            _side_by_side([state.images[0], p, f], labels)
+                            for p, f in zip(panels, frames)
+                        ]
+                    writer.write(frames, sbs)
+            finally:
+                frames_iter.close()
+        return self.postprocess(
+            writer,
+            dict(src_smpl=state.theta.cpu().numpy(), ref_smpl=ref_thetas),
+            return_frames=return_frames)
+
+
+INFERENCERS.register_module(name='appearance_transfer',
+                            module=AppearanceTransferInferencer)

@@ -1,0 +1,31 @@
+# Copyright (c) mmlwgan contributors. All rights reserved.
+"""Preprocessing of new videos into training data (the iPER layout).
+
+Person detection and tracking (:mod:`.person_detector`), 2D keypoints
+(:mod:`.keypoint_estimator`) and the whole video pipeline
+(:mod:`.video_preprocessor`). mmdet / mmpose are imported only when their
+models are built.
+"""
+from .keypoint_estimator import (COCO17_JOINT_NAMES, COCO17_TO_COCOPLUS19,
+                                 COCOPLUS_JOINT_NAMES, KeypointEstimator,
+                                 coco17_to_cocoplus19)
+from .person_detector import (BasePersonDetector, FixedBoxDetector,
+                              NoPersonError, PersonDetector, PersonSegmenter,
+                              PersonTracker, WholeFrameDetector, box_iou,
+                              load_mm_config, strip_pretrained_init_cfg)
+from .video_preprocessor import (VideoPreprocessor, VideoReadError,
+                                 crop_cam_to_frame_cam, crop_square,
+                                 find_done_videos, frame_cam_to_crop_cam,
+                                 map_crop_info, square_region,
+                                 video_id_from_path, write_splits)
+
+__all__ = [
+    'NoPersonError', 'BasePersonDetector', 'PersonDetector',
+    'PersonSegmenter', 'FixedBoxDetector', 'WholeFrameDetector',
+    'PersonTracker', 'box_iou', 'load_mm_config', 'strip_pretrained_init_cfg',
+    'KeypointEstimator', 'coco17_to_cocoplus19', 'COCO17_JOINT_NAMES',
+    'COCOPLUS_JOINT_NAMES', 'COCO17_TO_COCOPLUS19', 'VideoPreprocessor',
+    'VideoReadError', 'crop_cam_to_frame_cam', 'frame_cam_to_crop_cam',
+    'map_crop_info', 'square_region', 'crop_square', 'video_id_from_path',
+    'write_splits', 'find_done_videos'
+]
