@@ -10,6 +10,7 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 from torch import nn
+from mmlwgan.utils.checkpoint import load_checkpoint_tensors
 
 __all__ = ['init_model', 'load_model_weights', 'read_state_dict',
            'ConfigError', 'CheckpointMismatchError']
@@ -90,7 +91,7 @@ def read_state_dict(path: str) -> 'OrderedDict[str, torch.Tensor]':
         raise CheckpointMismatchError(f'checkpoint file {path!r} is empty '
                                       '(0 bytes)')
     try:
-        data = torch.load(path, map_location='cpu', weights_only=True)
+        data = load_checkpoint_tensors(path, map_location='cpu')
     except Exception as e:  # noqa: BLE001 - unpickling errors of all kinds
         raise CheckpointMismatchError(
             f'checkpoint file {path!r} cannot be read as a torch checkpoint '

@@ -14,6 +14,8 @@ def register_all_modules(init_default_scope: bool = True) -> None:
             scope prefix. Defaults to True.
     """
     import mmlwgan.models  # noqa: F401,F403
+    from .checkpoint import use_safe_checkpoint_loader
+    use_safe_checkpoint_loader()
 
     for name in ('datasets', 'engine', 'evaluation', 'visualization', 'apis'):
         try:
