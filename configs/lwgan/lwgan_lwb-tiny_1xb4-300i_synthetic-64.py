@@ -18,7 +18,10 @@ optim_wrapper = dict(
     discriminator=dict(
         type='OptimWrapper',
         optimizer=dict(type='Adam', lr=1e-3, betas=(0.5, 0.999))))
-# the release's shape: constant, then linear decay to 1 %
+# the release's shape: constant, then linear decay to 1 %. Changing
+# train_cfg.max_iters from the command line does not move these bounds: set
+# param_scheduler.{generator,discriminator}.{0.end,1.begin,1.end} too (as
+# tools/analysis_tools/benchmark_ablations.py does), or edit max_iters here.
 _decay = [
     dict(type='ConstantLR', factor=1.0, begin=0, end=max_iters // 6,
          by_epoch=False),

@@ -68,6 +68,14 @@ def train_options(data_root: str, iters: int) -> list:
         'default_hooks.visualization.interval': 0,
         'default_hooks.checkpoint.interval': iters,
     })
+    # the release's schedule shape over the whole budget: constant for the
+    # first sixth, then linear decay to 1 %
+    for opt in ('generator', 'discriminator'):
+        opts.update({
+            f'param_scheduler.{opt}.0.end': iters // 6,
+            f'param_scheduler.{opt}.1.begin': iters // 6,
+            f'param_scheduler.{opt}.1.end': iters,
+        })
     return [f'{k}={v}' for k, v in opts.items()]
 
 
