@@ -60,20 +60,29 @@ def merge_args(cfg: Config, args) -> Config:
                                        out_file_path=args.dump))
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    # checkpoints keyed as the unwrapped model's, whatever the DDP wrapping
+    from mmlwgan.engine.hooks import add_unwrapped_checkpoint_hook
+    add_unwrapped_checkpoint_hook(cfg)
     return cfg
 
 
 def main(argv=None):
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
+    from mmlwgan.engine.dist_utils import setup_cpu_distributed
     from mmlwgan.utils import register_all_modules
     register_all_modules(init_default_scope=False)
+    # --launcher pytorch without CUDA: gloo process group, CPU DDP wrappers
+    setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
-    if args.out:
+    from mmengine.dist import is_main_process
+    if args.out and is_main_process():  # every rank has the metrics
         from mmlwgan.utils import atomic_path
         with atomic_path(args.out) as tmp, open(tmp, 'w') as f:
             json.dump({k: float(v) for k, v in metrics.items()}, f, indent=2)
+    from mmlwgan.engine.dist_utils import shutdown_distributed
+    shutdown_distributed()
     return metrics
 
 

@@ -61,6 +61,17 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.launcher = args.launcher
+    if (cfg.get('model_wrapper_cfg', None) is None and isinstance(
+            cfg.get('optim_wrapper', None), dict)
+            and 'constructor' in cfg.optim_wrapper):
+        # One optimizer per sub-module (G and D): the default
+        # MMDistributedDataParallel would bypass the model's own train_step
+        # (its optim_context fails on an OptimWrapperDict) and sync G and D
+        # as one module; wrap each sub-module separately instead.
+        cfg.model_wrapper_cfg = dict(
+            type='MMSeparateDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
     if args.amp:
         optim_wrapper = cfg.optim_wrapper
         if 'constructor' in optim_wrapper:  # one wrapper per sub-module
@@ -76,15 +87,20 @@ def merge_args(cfg: Config, args) -> Config:
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
-    if args.no_validate:
-        cfg.val_cfg = None
-        cfg.val_dataloader = None
-        cfg.val_evaluator = None
     if args.auto_scale_lr:
         cfg.setdefault('auto_scale_lr', dict(base_batch_size=4))
         cfg.auto_scale_lr.enable = True
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    # checkpoints keyed as the unwrapped model's, whatever the DDP wrapping
+    from mmlwgan.engine.hooks import add_unwrapped_checkpoint_hook
+    add_unwrapped_checkpoint_hook(cfg)
+    if args.no_validate:
+        # after --cfg-options: overrides of val_dataloader.* (shared option
+        # lists for train and test runs) must not resurrect a half config
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
     return cfg
 
 
@@ -92,10 +108,15 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
+    from mmlwgan.engine.dist_utils import setup_cpu_distributed
     from mmlwgan.utils import register_all_modules
     register_all_modules(init_default_scope=False)
+    # --launcher pytorch without CUDA: gloo process group, CPU DDP wrappers
+    setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    from mmlwgan.engine.dist_utils import shutdown_distributed
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

@@ -42,7 +42,7 @@ val_evaluator = [
 test_evaluator = val_evaluator
 
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=10),
+    logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
     checkpoint=dict(type='CheckpointHook', interval=100, by_epoch=False,
                     max_keep_ckpts=2),
     visualization=dict(type='LWGANVisualizationHook', interval=100))

@@ -1,5 +1,10 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
-from .hooks import LWGANVisualizationHook
+from .dist_utils import setup_cpu_distributed, shutdown_distributed
+from .hooks import LWGANVisualizationHook, UnwrappedCheckpointHook
 from .optimizers import MultiOptimWrapperConstructor
 
-__all__ = ['MultiOptimWrapperConstructor', 'LWGANVisualizationHook']
+__all__ = [
+    'MultiOptimWrapperConstructor', 'LWGANVisualizationHook',
+    'UnwrappedCheckpointHook', 'setup_cpu_distributed',
+    'shutdown_distributed'
+]

@@ -10,6 +10,7 @@ dtypes are real, and every other global becomes an inert placeholder (no
 constructor or function of the file's choosing ever runs). The tensors come
 back intact; the placeholders only stand in for metadata.
 """
+import _compat_pickle
 import pickle
 import types
 from typing import Any
@@ -38,7 +39,11 @@ class _Inert:
 
 def _guarded_getattr(obj: Any, name: str) -> Any:
     """``getattr`` restricted to public attributes of allow-listed objects
-    (numpy pickles dtypes as ``getattr(numpy.dtypes, 'Float64DType')``)."""
+    (numpy pickles dtypes as ``getattr(numpy.dtypes, 'Float64DType')``;
+    mmengine's message hub pickles ``HistoryBuffer``'s statistics methods)."""
+    from mmengine.logging import HistoryBuffer
+    if obj is HistoryBuffer and name in ('min', 'max', 'current', 'mean'):
+        return getattr(obj, name)
     owner = getattr(obj, '__module__', None) or getattr(obj, '__name__', '')
     if (isinstance(name, str) and not name.startswith('_')
             and str(owner).split('.')[0] in _REAL_PREFIXES):
@@ -49,6 +54,8 @@ def _guarded_getattr(obj: Any, name: str) -> Any:
 class _AllowListUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
+        # protocol-2 pickles name Python 2 modules (``__builtin__``)
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         root = module.split('.')[0]
         if root in _REAL_PREFIXES:
             return super().find_class(module, name)

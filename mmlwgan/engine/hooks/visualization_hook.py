@@ -5,6 +5,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 import torch
+from mmengine.dist import get_dist_info
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
@@ -52,6 +53,11 @@ class LWGANVisualizationHook(Hook):
         out_dir (str, optional): folder of the PNGs; default
             ``<work_dir>/vis``.
         max_rows (int): samples per grid. Defaults to 4.
+
+    In distributed runs the training and validation grids are made by rank 0
+    only (each rank sees other samples; they would overwrite one another's
+    files); test grids are made by every rank, for its own batches, named
+    ``test_batch<idx>_rank<r>.png``.
     """
     priority = 'NORMAL'
 
@@ -72,7 +78,7 @@ class LWGANVisualizationHook(Hook):
     def after_train_iter(self, runner, batch_idx: int,
                          data_batch=None, outputs=None) -> None:
         if not self.interval or not self.every_n_train_iters(
-                runner, self.interval):
+                runner, self.interval) or get_dist_info()[0] != 0:
             return
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
@@ -88,7 +94,7 @@ class LWGANVisualizationHook(Hook):
 
     def after_val_iter(self, runner, batch_idx: int, data_batch=None,
                        outputs: Optional[Sequence] = None) -> None:
-        if self.enable_val and batch_idx == 0:
+        if self.enable_val and batch_idx == 0 and get_dist_info()[0] == 0:
             grid = make_grid(data_batch['inputs']['src_img'], outputs,
                              self.max_rows)
             self._save(runner, f'val_iter{runner.iter:07d}', grid, runner.iter)
@@ -98,4 +104,8 @@ class LWGANVisualizationHook(Hook):
         if self.enable_test:
             grid = make_grid(data_batch['inputs']['src_img'], outputs,
                              self.max_rows)
-            self._save(runner, f'test_batch{batch_idx:05d}', grid, batch_idx)
+            rank, world_size = get_dist_info()
+            name = f'test_batch{batch_idx:05d}'
+            if world_size > 1:  # batch indices restart on every rank
+                name += f'_rank{rank}'
+            self._save(runner, name, grid, batch_idx)
