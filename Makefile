@@ -18,7 +18,7 @@ test: install
 	OMP_NUM_THREADS=2 $(PY) -m pytest tests
 
 demo: install
-	$(PY) demo/demo_synthetic_motion.py --out-dir outputs/demo
+	$(PY) demo/run_demo.py --out-dir outputs/demo
 
 benchmark: install
 	$(PY) tools/analysis_tools/benchmark_geometry.py
