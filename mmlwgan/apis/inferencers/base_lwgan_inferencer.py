@@ -346,6 +346,7 @@ class BaseLWGANInferencer(BaseInferencer):
         self._front_faces = None
         self._base_generator_state = None
         self._personalized = False
+        self._fast_tsf = None
 
     # ---------------------------------------------------- BaseInferencer
     def _init_model(self, cfg, weights, device) -> nn.Module:
@@ -794,6 +795,16 @@ class BaseLWGANInferencer(BaseInferencer):
                                     flows[:, 0])
         return dict(img=img, mask=out['tsf_mask'], warped=warped,
                     fragments=frags)
+
+    def fast_tsf(self):
+        """The :class:`~mmlwgan.apis.inferencers.fast_path.FastTSF` of the
+        model's generator (built once; it follows weight changes), or None
+        when the generator is not one it can run."""
+        from .fast_path import FastTSF
+        gen = self.model.generator
+        if self._fast_tsf is None or self._fast_tsf.gen is not gen:
+            self._fast_tsf = FastTSF(gen) if FastTSF.supports(gen) else None
+        return self._fast_tsf
 
     @torch.no_grad()
     def render_bodies(self, ndc: Tensor) -> Tensor:

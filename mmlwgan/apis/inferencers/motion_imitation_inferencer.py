@@ -64,7 +64,8 @@ class MotionImitationInferencer(BaseLWGANInferencer):
                  personalize_lr: Optional[float] = None,
                  personalized_weights: Optional[str] = None,
                  save_personalized: Optional[str] = None,
-                 fps: float = 30.0) -> Dict[str, Any]:
+                 fps: float = 30.0,
+                 fast: bool = False) -> Dict[str, Any]:
         """Run motion imitation.
 
         Args:
@@ -107,6 +108,13 @@ class MotionImitationInferencer(BaseLWGANInferencer):
                 generator weights instead of fine-tuning.
             save_personalized (str, optional): save the fine-tuned weights.
             fps (float): output frame rate. Defaults to 30.
+            fast (bool): the optimised path
+                (:class:`~mmlwgan.apis.inferencers.fast_path.
+                ImitationPipeline`): G_TSF through
+                :class:`~mmlwgan.apis.inferencers.fast_path.FastTSF`, the
+                geometry of the next batch and the writing of the previous
+                one in worker threads. Same frames within float tolerance.
+                Defaults to False.
 
         Returns:
             dict: ``video``, ``side_by_side``, ``frames_dir`` (paths or
@@ -151,30 +159,54 @@ class MotionImitationInferencer(BaseLWGANInferencer):
             enc = self.encode_sources(state, bg_opt)
             ref_frames = (ref_src.frames() if side_by_side
                           and ref_src.has_frames else None)
+
+            def emit(frames, start):
+                stop = start + len(frames)
+                sbs = None
+                if side_by_side:
+                    if ref_frames is not None:
+                        panels = [resize_image(next(ref_frames),
+                                               self.image_size)
+                                  for _ in range(stop - start)]
+                    else:
+                        ref_ndc, _ = self.project(torch.from_numpy(
+                            ref_thetas[start:stop]).to(self.device))
+                        panels = _as_uint8(self.render_bodies(ref_ndc))
+                    sbs = [
+                        _side_by_side([state.images[0], p, f], labels)
+                        for p, f in zip(panels, frames)
+                    ]
+                writer.write(frames, sbs)
+
             try:
-                for start in self._progress(range(0, n, batch_size),
-                                            -(-n // batch_size),
-                                            'imitation'):
-                    stop = min(start + batch_size, n)
-                    theta = torch.from_numpy(tgt[start:stop]).to(self.device)
-                    ndc, _ = self.project(theta)
-                    out = self.decode(enc, ndc, front_warp)
-                    frames = self.visualize(None, out['img'])
-                    sbs = None
-                    if side_by_side:
-                        if ref_frames is not None:
-                            panels = [resize_image(next(ref_frames),
-                                                   self.image_size)
-                                      for _ in range(stop - start)]
-                        else:
-                            ref_ndc, _ = self.project(torch.from_numpy(
-                                ref_thetas[start:stop]).to(self.device))
-                            panels = _as_uint8(self.render_bodies(ref_ndc))
-                        sbs = [
-                            _side_by_side([state.images[0], p, f], labels)
-                            for p, f in zip(panels, frames)
-                        ]
-                    writer.write(frames, sbs)
+                if fast:
+                    from .fast_path import ImitationPipeline
+                    pipe = ImitationPipeline(
+                        self, enc, batch_size, fast=self.fast_tsf() or False,
+                        overlap=True, front_warp=front_warp)
+                    bar = self._progress(None, n, 'imitation') \
+                        if self.show_progress else None
+
+                    def sink(frames, start):
+                        emit(frames, start)
+                        if bar is not None:
+                            bar.update(len(frames))
+
+                    try:
+                        pipe.run(tgt, sink)
+                    finally:
+                        if bar is not None:
+                            bar.close()
+                else:
+                    for start in self._progress(range(0, n, batch_size),
+                                                -(-n // batch_size),
+                                                'imitation'):
+                        stop = min(start + batch_size, n)
+                        theta = torch.from_numpy(tgt[start:stop]).to(
+                            self.device)
+                        ndc, _ = self.project(theta)
+                        out = self.decode(enc, ndc, front_warp)
+                        emit(self.visualize(None, out['img']), start)
             finally:
                 if ref_frames is not None:
                     ref_frames.close()

@@ -3,8 +3,8 @@ from .attlwb import SPADE, AttentionalLWB
 from .baselines import (ConcatGenerator, FeatureWarpingGenerator,
                         TextureWarpingGenerator)
 from .blocks import ResidualBlock, conv_norm_relu, release_init_
-from .lwb import (AddLWB, AvgLWB, LiquidWarpingBlock, as_multi_source,
-                  warp_sources)
+from .lwb import (AddLWB, AvgLWB, LiquidWarpingBlock, ProjectedLWB,
+                  as_multi_source, warp_sources)
 from .lwb_generator import LWBGenerator, broadcast_batch, compose
 from .resnet_generator import ResNetGenerator
 from .resunet_generator import ResUnetGenerator
@@ -12,7 +12,7 @@ from .resunet_generator import ResUnetGenerator
 __all__ = [
     'SPADE', 'AttentionalLWB', 'ConcatGenerator', 'FeatureWarpingGenerator',
     'TextureWarpingGenerator', 'ResidualBlock', 'conv_norm_relu',
-    'release_init_', 'AddLWB', 'AvgLWB', 'LiquidWarpingBlock',
+    'release_init_', 'AddLWB', 'AvgLWB', 'LiquidWarpingBlock', 'ProjectedLWB',
     'as_multi_source', 'warp_sources', 'LWBGenerator', 'broadcast_batch',
     'compose', 'ResNetGenerator', 'ResUnetGenerator'
 ]

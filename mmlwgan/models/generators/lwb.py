@@ -187,3 +187,78 @@ class AvgLWB(LiquidWarpingBlock):
                 flows: Tensor) -> Tensor:
         warped = self.warp(src_feats, flows, tgt_feat.shape[-2:])
         return torch.cat([tgt_feat.unsqueeze(1), warped], dim=1).mean(dim=1)
+
+
+@MODELS.register_module()
+class ProjectedLWB(LiquidWarpingBlock):
+    """LWB between streams of different widths: ``tgt + sum_s warp(P src_s)``.
+
+    ``P`` is a bias-free 1x1 convolution from the source stream's channels
+    to the target stream's, so that a narrow target stream (the lite
+    generator) can take the features of a full-width source stream. ``P``
+    and the warp commute exactly in exact arithmetic (both are linear and
+    ``P(0) = 0``), so the projection runs once per source when the sources
+    are encoded (:meth:`prepare_source`, called by
+    ``LWBGenerator.encode_sources``) instead of once per target frame.
+
+    Args:
+        in_channels (int): channels of the target feature.
+        src_channels (int, optional): channels of the source features.
+            Defaults to ``in_channels``.
+        align_corners (bool): see :class:`LiquidWarpingBlock`. Defaults to
+            False (new models).
+        strict_background (bool): see :class:`LiquidWarpingBlock`.
+
+    Examples:
+        >>> lwb = ProjectedLWB(in_channels=8, src_channels=16)
+        >>> tgt = torch.rand(2, 8, 16, 16)
+        >>> src = torch.rand(2, 3, 16, 16, 16)        # 3 sources, 16 ch
+        >>> flows = torch.rand(2, 3, 64, 64, 2) * 2 - 1
+        >>> lwb(tgt, src, flows).shape
+        torch.Size([2, 8, 16, 16])
+    """
+
+    needs_channels = True
+
+    def __init__(self,
+                 in_channels: int,
+                 src_channels: Optional[int] = None,
+                 align_corners: bool = False,
+                 strict_background: bool = False) -> None:
+        super().__init__(align_corners, strict_background)
+        self.in_channels = in_channels
+        self.src_channels = src_channels or in_channels
+        self.proj = nn.Conv2d(self.src_channels, in_channels, 1, bias=False)
+
+    def prepare_source(self, src_feats: Tensor) -> Tensor:
+        """Project source features to the target width.
+
+        Args:
+            src_feats (Tensor): (B, S, C_s, h, w) or (B, C_s, h, w).
+
+        Returns:
+            Tensor: (B, S, C_t, h, w) or (B, C_t, h, w).
+        """
+        lead = src_feats.shape[:-3]
+        x = src_feats.reshape(-1, *src_feats.shape[-3:])
+        out = self.proj(x)
+        return out.view(*lead, *out.shape[-3:])
+
+    def forward(self, tgt_feat: Tensor, src_feats: Tensor, flows: Tensor,
+                prepared: bool = False) -> Tensor:
+        """Fuse.
+
+        Args:
+            tgt_feat (Tensor): (B, C_t, h, w).
+            src_feats (Tensor): (B, S, C_s, h, w) or (B, C_s, h, w) source
+                features, or their projections (B, S, C_t, h, w) when
+                ``prepared``.
+            flows (Tensor): (B, S, H, W, 2) or (B, H, W, 2).
+            prepared (bool): ``src_feats`` come from :meth:`prepare_source`.
+
+        Returns:
+            Tensor: (B, C_t, h, w).
+        """
+        if not prepared:
+            src_feats = self.prepare_source(src_feats)
+        return super().forward(tgt_feat, src_feats, flows)

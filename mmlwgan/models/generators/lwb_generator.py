@@ -58,6 +58,20 @@ def broadcast_batch(x: Tensor, n: int, name: str = 'cache') -> Tensor:
                      f'to {n} targets (needs {n} or 1)')
 
 
+def prepared_features(cache: Dict[str, object]) -> List[Optional[Tensor]]:
+    """The prepared source features of a cache (see
+    ``LWBGenerator.encode_sources``), None where there are none or where
+    ``cache['features']`` no longer holds the features they were prepared
+    from (a cache edited or merged after encoding)."""
+    feats = cache['features']
+    prepared = cache.get('prepared')
+    origin = cache.get('prepared_from')
+    if prepared is None or origin is None or len(prepared) != len(feats):
+        return [None] * len(feats)
+    return [p if p is not None and feats[i] is origin[i] else None
+            for i, p in enumerate(prepared)]
+
+
 @MODELS.register_module()
 class LWBGenerator(BaseModule):
     """Liquid Warping GAN generator: background, source and target streams.
@@ -199,7 +213,10 @@ class LWBGenerator(BaseModule):
         Returns:
             dict: ``features``: list of ``num_fusion_points`` tensors
             (B, S, C_i, h_i, w_i) (None at points that are not fused);
-            ``num_sources``: S; and, if ``decode``, ``src_color``
+            ``num_sources``: S; ``prepared`` (only when a fusion block has
+            ``prepare_source``, e.g. ``ProjectedLWB``): the features those
+            blocks transformed once for all targets (None elsewhere); and,
+            if ``decode``, ``src_color``
             (B, S, 3, H, W) in [-1, 1] and ``src_mask`` (B, S, 1, H, W) in
             [0, 1].
         """
@@ -221,6 +238,17 @@ class LWBGenerator(BaseModule):
         for p in self.fusion_points:
             features[p] = feats[p].view(B, S, *feats[p].shape[1:])
         cache['features'] = features
+        # fusion blocks that transform the source features before warping
+        # (e.g. ProjectedLWB's 1x1 projection) do it once here, not per
+        # target frame
+        prepared: List[Optional[Tensor]] = [None] * self.num_fusion_points
+        for p in self.fusion_points:
+            block = self.fusions[self._fusion_slot[p]]
+            if hasattr(block, 'prepare_source'):
+                prepared[p] = block.prepare_source(features[p])
+        if any(x is not None for x in prepared):
+            cache['prepared'] = prepared
+            cache['prepared_from'] = list(features)
         return cache
 
     def decode_targets(self,
@@ -254,11 +282,16 @@ class LWBGenerator(BaseModule):
             raise ValueError(f'flows for {flows.shape[1]} sources, cache '
                              f'holds {cache["num_sources"]}')
         feats = cache['features']
+        prepared = prepared_features(cache)
 
         def fuse(i: int, feat: Tensor) -> Tensor:
             slot = self._fusion_slot.get(i)
             if slot is None:
                 return feat
+            if prepared[i] is not None:
+                src = broadcast_batch(prepared[i], N,
+                                      'cached source features')
+                return self.fusions[slot](feat, src, flows, prepared=True)
             src = broadcast_batch(feats[i], N, 'cached source features')
             return self.fusions[slot](feat, src, flows)
 

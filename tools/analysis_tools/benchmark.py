@@ -1,0 +1,1043 @@
+# Copyright (c) mmlwgan contributors. All rights reserved.
+"""End-to-end motion-imitation benchmark: our batched, overlapped path
+against the release's way, and both against the G_TSF floor.
+
+For every device / model / image size it measures, interleaved in rounds
+(configurations alternate, so that a background load hits them alike; the
+best round of each is kept):
+
+* **ours**: :class:`~mmlwgan.apis.inferencers.fast_path.ImitationPipeline`
+  at each ``--batch``: batched geometry (SMPL, rasterization, vectorised
+  flow, condition map, I_syn) in a worker thread, G_TSF through
+  :class:`~mmlwgan.apis.inferencers.fast_path.FastTSF` (inference mode,
+  the device's best memory layout, merged heads, optional autocast /
+  ``torch.compile``), conversion and mp4 encoding in another thread;
+* **ours, serial**: the same without the threads (what overlap buys);
+* **baseline**: :class:`~mmlwgan.apis.inferencers.fast_path.ReleaseBaseline`,
+  the release's algorithm the release's way from our own modules (batch 1,
+  per-sample Python loop for the flow, source features encoded once, plain
+  NCHW fp32 modules, every stage sequential), mp4 encoding included;
+* **G_TSF floor**: FastTSF alone on precomputed inputs, same batch and
+  precision as ours: what the generator itself costs.
+
+It prints frames/s, peak memory (CPU: the process's peak RSS, reset before
+each run; CUDA: ``torch.cuda.max_memory_allocated``), ours / baseline,
+ours / floor, the largest pixel difference between our frames and the
+baseline's, a per-stage breakdown (HMR, SMPL, rasterize, flow, I_syn,
+G_TSF, compose, video decode / encode; geometry also with an SMPL-sized
+mesh of 6,890 vertices / 13,776 faces), and optionally training
+iterations/s (``--train``) and personalisation time and peak memory
+(``--personalize``). Networks are randomly initialised (speed does not
+depend on the weights); the body is the synthetic SMPL-format one (3,362
+vertices).
+
+Timings on a shared machine are distorted by other processes: compare the
+ratios of one run (the load average is printed).
+
+Examples:
+    # CPU, 256 px, full and lite generators (about 3 minutes on 2 cores)
+    python tools/analysis_tools/benchmark.py --sizes 256 --batch 1 2
+    # CPU 128 px, plus bf16 autocast (a numerical change: PSNR printed)
+    python tools/analysis_tools/benchmark.py --sizes 128 --amp none bf16
+    # GPU: 256 px batched, torch.compile, training and personalisation
+    python tools/analysis_tools/benchmark.py --device cuda --sizes 256 512 \\
+        --batch 8 32 64 --frames 256 --compile --train --personalize
+"""
+import argparse
+import contextlib
+import gc
+import math
+import os
+import os.path as osp
+import sys
+import tempfile
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+# On a shared machine, OpenMP threads that spin at barriers while their
+# partner is descheduled make 2-thread runs several times slower (measured
+# 5x on a loaded 2-core CPU); sleeping waits cost nothing measurable on an
+# idle one. Set before torch (and its OpenMP runtime) is loaded; an explicit
+# OMP_WAIT_POLICY in the environment wins.
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+#: widths of the 'tiny' model (tests, smoke runs)
+TINY = dict(base_channels=4, num_downs=2, num_blocks=1)
+AMP_DTYPES = {'none': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+
+
+# ----------------------------------------------------------------------
+# measurement helpers
+# ----------------------------------------------------------------------
+def sync(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+class PeakMemory:
+    """Peak memory of a block: CPU peak RSS (``VmHWM``, reset through
+    ``/proc/self/clear_refs``; the process's lifetime peak where that is
+    not possible) or CUDA ``max_memory_allocated``, in MiB."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.mib = float('nan')
+        self.resettable = True
+
+    @staticmethod
+    def _vm(key: str) -> Optional[float]:
+        try:
+            with open('/proc/self/status') as f:
+                for line in f:
+                    if line.startswith(key):
+                        return float(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return None
+
+    def __enter__(self) -> 'PeakMemory':
+        if self.device.type == 'cuda':
+            sync(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+        else:
+            try:  # give freed heap pages back first (glibc)
+                import ctypes
+                ctypes.CDLL('libc.so.6').malloc_trim(0)
+            except (OSError, AttributeError):
+                pass
+            try:
+                with open('/proc/self/clear_refs', 'w') as f:
+                    f.write('5')
+            except OSError:
+                self.resettable = False
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.device.type == 'cuda':
+            sync(self.device)
+            self.mib = torch.cuda.max_memory_allocated(self.device) / 2**20
+        else:
+            hwm = self._vm('VmHWM')
+            if hwm is None:
+                import resource
+                hwm = resource.getrusage(
+                    resource.RUSAGE_SELF).ru_maxrss / 1024
+                self.resettable = False
+            self.mib = hwm
+
+
+def best_time(fn: Callable[[], Any], device: torch.device,
+              reps: int = 3, warmup: int = 1) -> float:
+    """Best wall time of ``fn`` over ``reps`` runs (seconds)."""
+    for _ in range(warmup):
+        fn()
+    best = float('inf')
+    for _ in range(reps):
+        sync(device)
+        t0 = time.perf_counter()
+        fn()
+        sync(device)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def cpu_flags() -> str:
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('flags'):
+                    flags = set(line.split(':', 1)[1].split())
+                    keep = [x for x in ('avx2', 'avx512f', 'avx512_bf16',
+                                        'amx_bf16', 'amx_tile')
+                            if x in flags]
+                    return ' '.join(keep)
+    except OSError:
+        pass
+    return '?'
+
+
+def load_average() -> str:
+    try:
+        return '%.2f %.2f %.2f' % os.getloadavg()
+    except OSError:
+        return '?'
+
+
+# ----------------------------------------------------------------------
+# models and inputs
+# ----------------------------------------------------------------------
+def generator_cfg(model: str) -> dict:
+    """The generator config of ``'full'`` (the release's), ``'lite'``
+    (configs/_base_/models/lwgan_lite.py) or ``'tiny'``."""
+    from mmengine.config import Config
+    if model == 'full':
+        return Config.fromfile(osp.join(
+            ROOT, 'configs/_base_/models/lwgan_generator.py')).generator
+    if model == 'lite':
+        return Config.fromfile(osp.join(
+            ROOT, 'configs/_base_/models/lwgan_lite.py')).generator_lite
+    if model == 'tiny':
+        unet = dict(type='ResUnetGenerator', in_channels=6, **TINY)
+        return dict(type='LWBGenerator',
+                    bg_net=dict(type='ResNetGenerator', in_channels=4,
+                                **TINY),
+                    src_net=unet, tsf_net=dict(unet),
+                    fusion=dict(type='LiquidWarpingBlock',
+                                align_corners=False))
+    raise ValueError(f'unknown model {model!r}')
+
+
+def build_inferencer(model: str, size: int, smpl_path: str,
+                     device: torch.device):
+    from mmlwgan.apis import MotionImitationInferencer
+    from mmlwgan.registry import MODELS
+    torch.manual_seed(0)
+    net = MODELS.build(
+        dict(type='LiquidWarpingGAN', generator=generator_cfg(model),
+             body_model=dict(type='SMPL', model_path=smpl_path),
+             rasterizer=dict(type='MeshRasterizer', image_size=size)))
+    return MotionImitationInferencer(net.eval(), device=str(device),
+                                     show_progress=False)
+
+
+def make_inputs(smpl_path: str, size: int, num_frames: int, tmp: str
+                ) -> Dict[str, Any]:
+    """A rendered source person (rest pose) and a reference video of
+    another person dancing, with the SMPL parameters of both."""
+    import cv2
+
+    from mmlwgan.models.renderers import shade_vertex_colors
+    from mmlwgan.testing.motions import make_motion
+    from mmlwgan.testing.synthetic_batch import (patterned_background,
+                                                 patterned_colors,
+                                                 synthetic_theta)
+    from mmlwgan.visualization import BodyRenderer
+    renderer = BodyRenderer(dict(type='SMPL', model_path=smpl_path),
+                            image_size=size)
+
+    def render(pose, betas, seed):
+        pose = torch.as_tensor(pose, dtype=torch.float32)
+        betas = betas.expand(len(pose), -1)
+        theta = synthetic_theta(renderer, pose, betas, margin=0.25)
+        with torch.no_grad():
+            ndc = renderer.project(renderer.posed_vertices(pose, betas),
+                                   theta[:, :3])
+            frags = renderer.rasterize(ndc)
+            colors = patterned_colors(renderer.body_model.v_template,
+                                      renderer.default_colors(), seed=seed)
+            bg = patterned_background(size, seed).expand(
+                len(pose), -1, -1, -1)
+            img = shade_vertex_colors(frags, renderer.faces, ndc, colors,
+                                      background=bg)
+        img = (img.permute(0, 2, 3, 1) * 255).round().to(torch.uint8)
+        return img.numpy(), theta.numpy()
+
+    src_img, src_theta = render(make_motion('rest', 1), torch.zeros(1, 10),
+                                0)
+    ref_imgs, ref_theta = render(make_motion('dance', num_frames),
+                                 torch.full((1, 10), 0.5), 7)
+    video = osp.join(tmp, f'reference_{size}.mp4')
+    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'mp4v'), 30,
+                             (size, size))
+    for f in ref_imgs:
+        writer.write(np.ascontiguousarray(f[..., ::-1]))
+    writer.release()
+    return dict(src_img=src_img[0], src_theta=src_theta, ref_imgs=ref_imgs,
+                ref_theta=ref_theta, video=video)
+
+
+def read_video(path: str) -> List[np.ndarray]:
+    import cv2
+    cap = cv2.VideoCapture(path)
+    out = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        out.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    cap.release()
+    return out
+
+
+def build_hmr(device: torch.device):
+    from mmengine.config import Config
+
+    from mmlwgan.registry import MODELS
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/_base_/models/hmr.py'))
+    torch.manual_seed(0)
+    with contextlib.redirect_stdout(None):
+        hmr = MODELS.build(cfg.hmr)
+    return hmr.to(device).eval()
+
+
+# ----------------------------------------------------------------------
+# end-to-end runs
+# ----------------------------------------------------------------------
+class VideoSink:
+    """Write frames to an mp4 (``AtomicVideoWriter``), optionally keeping
+    them."""
+
+    def __init__(self, path: str, keep: bool = False) -> None:
+        from mmlwgan.utils import AtomicVideoWriter
+        self.writer = AtomicVideoWriter(path, fps=30)
+        self.keep = keep
+        self.frames: List[np.ndarray] = []
+
+    def __enter__(self) -> 'VideoSink':
+        self.writer.__enter__()
+        return self
+
+    def __call__(self, frames: Sequence[np.ndarray], start: int) -> None:
+        for f in frames:
+            self.writer.write(f)
+        if self.keep:
+            self.frames.extend(frames)
+
+    def __exit__(self, *exc) -> Any:
+        return self.writer.__exit__(*exc)
+
+
+class Case:
+    """One timed configuration."""
+
+    def __init__(self, name: str, kind: str, batch: int,
+                 fn: Callable[[bool], Any], frames: int,
+                 amp: str = 'none') -> None:
+        self.name, self.kind, self.batch, self.amp = name, kind, batch, amp
+        self.fn = fn
+        self.frames = frames
+        self.times: List[float] = []
+        self.cpu_times: List[float] = []
+        self.mem = float('nan')
+        self.out: Any = None
+
+    @property
+    def best(self) -> float:
+        return min(self.times) if self.times else float('nan')
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.best
+
+    @property
+    def cpu_ms(self) -> float:
+        """Best process CPU time per frame (all threads), ms."""
+        return 1e3 * min(self.cpu_times) / self.frames
+
+
+def hmr_thetas(hmr, frames: Sequence[np.ndarray], ref_theta: np.ndarray,
+               src_theta: np.ndarray, device: torch.device) -> np.ndarray:
+    """Run HMR on reference frames (its cost) and return the known target
+    thetas (random HMR weights would give meaningless bodies, whose
+    rasterization cost is not representative)."""
+    from mmlwgan.apis.inferencers import compose_target_thetas
+    from mmlwgan.models.body import prepare_hmr_inputs
+    hmr(prepare_hmr_inputs(list(frames), device=device))
+    return compose_target_thetas(src_theta[0], ref_theta, 'source')
+
+
+def bench_e2e(args, device: torch.device, model: str, size: int,
+              smpl_path: str, tmp: str) -> Dict[str, Any]:
+    from mmlwgan.apis.inferencers import compose_target_thetas
+    from mmlwgan.apis.inferencers.fast_path import (FastTSF,
+                                                    ImitationPipeline,
+                                                    ReleaseBaseline,
+                                                    StageTimer)
+    n = args.frames or {64: 16, 128: 16, 256: 8}.get(size, 2)
+    if device.type == 'cuda' and not args.frames:
+        n = max(args.batch) * 4
+    batches = [b for b in args.batch if b <= n]
+    ins = make_inputs(smpl_path, size, n, tmp)
+    inf = build_inferencer(model, size, smpl_path, device)
+    gen = inf.model.generator
+    tgt = compose_target_thetas(ins['src_theta'][0], ins['ref_theta'],
+                                'smooth')
+    hmr = build_hmr(device) if args.hmr else None
+    ref_frames = read_video(ins['video']) if args.hmr else None
+    with torch.inference_mode():
+        state = inf.prepare_sources(ins['src_img'], ins['src_theta'])
+        enc = inf.encode_sources(state)
+    fasts = {}
+    for amp in args.amp_list(device):
+        fasts[amp] = FastTSF(gen, amp_dtype=AMP_DTYPES[amp],
+                             compile=args.compile,
+                             compile_mode=args.compile_mode)
+
+    cases: List[Case] = []
+    base_timer = StageTimer(sync=True)
+
+    def run_baseline(timed: bool, first: Optional[int] = None) -> Any:
+        k = n if first is None else first
+        bl = ReleaseBaseline(inf, enc, base_timer if timed else None)
+        path = osp.join(tmp, 'baseline.mp4')
+        with VideoSink(path, keep=timed) as sink:
+            if hmr is None:
+                bl.run(tgt[:k], sink)
+            else:
+                import cv2
+                cap = cv2.VideoCapture(ins['video'])
+                for i in range(k):  # decode + HMR one frame at a time
+                    _, fr = cap.read()
+                    fr = cv2.cvtColor(fr, cv2.COLOR_BGR2RGB)
+                    th = hmr_thetas(hmr, [fr], ins['ref_theta'][i:i + 1],
+                                    ins['src_theta'], device)
+                    with torch.no_grad():
+                        img = bl.frame(torch.from_numpy(th))
+                    from mmlwgan.apis.inferencers.fast_path import \
+                        frames_to_uint8
+                    sink(list(frames_to_uint8(img).cpu().numpy()), i)
+                cap.release()
+        return sink.frames
+
+    def ours_batches(b: int, k: int):
+        """Target theta batches; with --hmr, decoded from the reference
+        video and run through HMR batch by batch (in the feeder thread)."""
+        if hmr is None:
+            for s in range(0, k, b):
+                yield torch.from_numpy(tgt[s:s + b])
+            return
+        import cv2
+        cap = cv2.VideoCapture(ins['video'])
+        try:
+            for s in range(0, k, b):
+                frames = []
+                for _ in range(min(b, k - s)):
+                    _, fr = cap.read()
+                    frames.append(cv2.cvtColor(fr, cv2.COLOR_BGR2RGB))
+                with torch.inference_mode():
+                    th = hmr_thetas(hmr, frames, ins['ref_theta'][s:s + b],
+                                    ins['src_theta'], device)
+                yield torch.from_numpy(th)
+        finally:
+            cap.release()
+
+    def run_ours(b: int, amp: str, overlap: bool, timed: bool,
+                 first: Optional[int] = None) -> Any:
+        k = n if first is None else first
+        pipe = ImitationPipeline(inf, enc, b, fast=fasts[amp],
+                                 overlap=overlap)
+        path = osp.join(tmp, f'ours_{b}_{amp}.mp4')
+        with VideoSink(path, keep=timed) as sink:
+            pipe.run(ours_batches(b, k), sink)
+        return sink.frames
+
+    # precomputed generator inputs for the floor
+    geo_cache: Dict[int, List[Dict[str, torch.Tensor]]] = {}
+
+    def floor_inputs(b: int) -> List[Dict[str, torch.Tensor]]:
+        if b not in geo_cache:
+            pipe = ImitationPipeline(inf, enc, b, fast=False,
+                                     overlap=False)
+            with torch.inference_mode():
+                geo_cache[b] = [pipe.geometry(th)
+                                for th in pipe.batches(tgt)]
+        return geo_cache[b]
+
+    def run_floor(b: int, amp: str, timed: bool,
+                  first: Optional[int] = None) -> Any:
+        geos = floor_inputs(b)[:1 if first is not None else None]
+        fast = fasts[amp]
+        with torch.inference_mode():
+            for g in geos:
+                fast(g['tsf_inputs'], g['flows'], enc['cache'], enc['bg'])
+        sync(device)
+
+    cases.append(Case('baseline (release way, batch 1)', 'baseline', 1,
+                      run_baseline, n))
+    for amp in fasts:
+        for b in batches:
+            cases.append(Case(f'ours batch {b}' + (
+                f' {amp}' if amp != 'none' else ''), 'ours', b,
+                lambda timed, first=None, b=b, amp=amp: run_ours(
+                    b, amp, True, timed, first), n, amp))
+            cases.append(Case(f'G_TSF floor batch {b}' + (
+                f' {amp}' if amp != 'none' else ''), 'floor', b,
+                lambda timed, first=None, b=b, amp=amp: run_floor(
+                    b, amp, timed, first), n, amp))
+    if not args.no_serial:
+        b, amp = batches[-1], list(fasts)[0]
+        cases.append(Case(f'ours batch {b}, no overlap' + (
+            f' {amp}' if amp != 'none' else ''), 'serial', b,
+            lambda timed, first=None, b=b, amp=amp: run_ours(
+                b, amp, False, timed, first), n, amp))
+
+    # warm-up: one batch of each (oneDNN / cuDNN setup, compilation)
+    t0 = time.perf_counter()
+    for c in cases:
+        c.fn(False, first=c.batch)
+    warm = time.perf_counter() - t0
+    for rnd in range(args.repeats):
+        for c in cases:
+            gc.collect()
+            with PeakMemory(device) as pm:
+                sync(device)
+                t, cpu = time.perf_counter(), time.process_time()
+                out = c.fn(rnd == 0)
+                sync(device)
+                dt = time.perf_counter() - t
+                c.cpu_times.append(time.process_time() - cpu)
+            c.times.append(dt)
+            c.mem = pm.mib if math.isnan(c.mem) else max(c.mem, pm.mib)
+            if rnd == 0:
+                c.out = out
+    base = cases[0]
+    ref = np.stack(base.out) if base.out else None
+    for c in cases:
+        if c.kind in ('ours', 'serial') and c.out and ref is not None:
+            got = np.stack(c.out).astype(np.int16)
+            diff = np.abs(got - ref.astype(np.int16))
+            mse = float(np.mean(diff.astype(np.float64)**2))
+            c.maxdiff = int(diff.max())
+            c.psnr = float('inf') if mse == 0 else 10 * math.log10(
+                255**2 / mse)
+        c.out = None
+    res = dict(device=device.type, model=model, size=size, frames=n,
+               cases=cases, warmup_s=warm, base_timer=base_timer,
+               compile_errors={a: f.compile_error for a, f in fasts.items()
+                               if f.compile_error})
+    print_e2e(args, res)
+    if not args.no_breakdown:
+        res['stages'] = bench_stages(args, device, inf, enc, tgt, ins,
+                                     batches[-1], list(fasts.values())[0],
+                                     hmr or build_hmr(device), base_timer,
+                                     tmp, size)
+    del inf, enc, fasts, geo_cache
+    gc.collect()
+    if device.type == 'cuda':
+        torch.cuda.empty_cache()
+    return res
+
+
+def print_e2e(args, res: Dict[str, Any]) -> None:
+    cases: List[Case] = res['cases']
+    base = cases[0]
+    floors = {(c.batch, c.amp): c for c in cases if c.kind == 'floor'}
+    mem_name = 'peak MiB' + (' (CUDA)' if res['device'] == 'cuda' else
+                             ' (RSS)')
+    print(f"\n== {res['device']} | {res['model']} generator | "
+          f"{res['size']} px | {res['frames']} frames | best of "
+          f"{args.repeats} round(s) | load avg {load_average()}"
+          + (' | e2e includes reference decode + HMR' if args.hmr else ''))
+    hdr = (f"{'configuration':<34}{'frames/s':>10}{'ms/frame':>10}"
+           f"{'vs baseline':>13}{'vs floor':>10}{'CPU ms/fr':>11}"
+           f"{mem_name:>18}  {'max|diff| (PSNR)':<16}")
+    print(hdr)
+    print('-' * len(hdr))
+    for c in cases:
+        vs_base = c.fps / base.fps if c.kind != 'baseline' else 1.0
+        fl = floors.get((c.batch, c.amp))
+        vs_floor = (c.best / fl.best) if (fl is not None and c.kind in (
+            'ours', 'serial')) else float('nan')
+        diff = getattr(c, 'maxdiff', None)
+        dtxt = '' if diff is None else f'{diff}'
+        if diff is not None and c.amp != 'none':
+            dtxt += f' ({c.psnr:.1f} dB)'
+        print(f'{c.name:<34}{c.fps:>10.2f}{1e3 * c.best / c.frames:>10.1f}'
+              f'{vs_base:>12.2f}x'
+              + (f'{vs_floor:>9.2f}x' if not math.isnan(vs_floor) else
+                 f"{'':>10}")
+              + f'{c.cpu_ms:>11.0f}{c.mem:>18.0f}  {dtxt:<16}')
+    res['summaries'] = {}
+    for amp in dict.fromkeys(c.amp for c in cases if c.kind == 'ours'):
+        ours = [c for c in cases if c.kind == 'ours' and c.amp == amp]
+        best = min(ours, key=lambda c: c.best)
+        fl = floors[(best.batch, best.amp)]
+        summary = dict(
+            ours_fps=best.fps, baseline_fps=base.fps,
+            ratio=best.fps / base.fps, floor_fps=fl.fps,
+            ratio_cpu=base.cpu_ms / best.cpu_ms,
+            over_floor=best.best / fl.best, batch=best.batch, amp=best.amp,
+            maxdiff=getattr(best, 'maxdiff', None),
+            psnr=getattr(best, 'psnr', None))
+        res['summaries'][amp] = summary
+        if amp == 'none' or 'summary' not in res:
+            res['summary'] = summary
+        print(f"ours {best.fps:.2f} frames/s (batch {best.batch}"
+              + (f', {best.amp}' if best.amp != 'none' else '')
+              + f') | baseline {base.fps:.2f} frames/s | ratio '
+              f"{best.fps / base.fps:.2f}x | ours / G_TSF floor "
+              f"{best.best / fl.best:.3f} (floor {fl.fps:.2f} frames/s) | "
+              f"CPU time per frame, baseline / ours "
+              f"{base.cpu_ms / best.cpu_ms:.2f}x")
+    print(f"warm-up {res['warmup_s']:.1f} s")
+    for amp, err in res['compile_errors'].items():
+        print(f'torch.compile failed ({amp}), eager was used: {err[:200]}')
+
+
+# ----------------------------------------------------------------------
+# per-stage breakdown
+# ----------------------------------------------------------------------
+def bench_stages(args, device, inf, enc, tgt, ins, b, fast, hmr,
+                 base_timer, tmp, size) -> Dict[str, Tuple[float, float]]:
+    """ms per frame of every stage: ours (batch b) and the release way
+    (batch 1)."""
+    from benchmark_geometry import smpl_sized_mesh
+
+    from mmlwgan.apis.inferencers.fast_path import (ImitationPipeline,
+                                                    ReleaseBaseline,
+                                                    compose_flow_loop,
+                                                    frames_to_uint8)
+    from mmlwgan.models.body import prepare_hmr_inputs
+    from mmlwgan.models.flows import compose_flow
+    from mmlwgan.utils import AtomicVideoWriter
+    reps = args.stage_reps
+    th_b = torch.from_numpy(tgt[:b]).to(device)
+    th_1 = th_b[:1]
+    pipe = ImitationPipeline(inf, enc, b, fast=fast, overlap=False)
+    bl = ReleaseBaseline(inf, enc)
+    rows: Dict[str, Tuple[float, float]] = {}
+
+    def per(fn, k):
+        return 1e3 * best_time(fn, device, reps) / k
+
+    with torch.inference_mode():
+        frames_b = [ins['ref_imgs'][i % len(ins['ref_imgs'])]
+                    for i in range(b)]
+        rows['HMR (224 px crop)'] = (
+            per(lambda: hmr(prepare_hmr_inputs(frames_b, device=device)), b),
+            per(lambda: hmr(prepare_hmr_inputs(frames_b[:1],
+                                               device=device)), 1))
+        rows['SMPL + projection'] = (per(lambda: inf.project(th_b), b),
+                                     per(lambda: inf.project(th_1), 1))
+        ndc_b, _ = inf.project(th_b)
+        ndc_1 = ndc_b[:1]
+        rows['rasterize'] = (per(lambda: inf.rasterize(ndc_b), b),
+                             per(lambda: inf.rasterize(ndc_1), 1))
+        fr_b, fr_1 = inf.rasterize(ndc_b), inf.rasterize(ndc_1)
+        rows['flow (vectorised | loop)'] = (
+            per(lambda: inf.compose_flows(fr_b, enc['ndc'], enc['visible']),
+                b), per(lambda: bl.flows(fr_1), 1))
+        flows_b = inf.compose_flows(fr_b, enc['ndc'], enc['visible'])
+
+        def isyn(fr, fl):
+            cond = inf.model._cond(fr)
+            warped = inf.model.warp(
+                enc['img0'].expand(fl.shape[0], -1, -1, -1), fl[:, 0])
+            return torch.cat([warped, cond], 1)
+
+        rows['cond map + I_syn'] = (
+            per(lambda: isyn(fr_b, flows_b), b),
+            per(lambda: isyn(fr_1, flows_b[:1]), 1))
+        geo = pipe.geometry(th_b)
+        gen = inf.model.generator
+        rows['G_TSF (+LWB)'] = (
+            per(lambda: fast(geo['tsf_inputs'], geo['flows'], enc['cache']),
+                b),
+            per(lambda: gen.decode_targets(geo['tsf_inputs'][:1],
+                                           geo['flows'][:1], enc['cache']),
+                1))
+        out = fast(geo['tsf_inputs'], geo['flows'], enc['cache'])
+
+        def compose(k):
+            m, c = out['tsf_mask'][:k], out['tsf_color'][:k]
+            img = m * enc['bg'] + (1 - m) * c
+            return frames_to_uint8(img).cpu().numpy()
+
+        rows['compose + to uint8'] = (per(lambda: compose(b), b),
+                                      per(lambda: compose(1), 1))
+    k = len(ins['ref_imgs'])
+    dec = per(lambda: read_video(ins['video']), k)
+    rows['video decode (cv2)'] = (dec, dec)
+    frames_u8 = list(ins['ref_imgs'])
+
+    def encode():
+        with AtomicVideoWriter(osp.join(tmp, 'enc.mp4')) as w:
+            for f in frames_u8:
+                w.write(f)
+
+    enc_ms = per(encode, k)
+    rows['video encode (cv2 mp4v)'] = (enc_ms, enc_ms)
+    # geometry with an SMPL-sized mesh (real SMPL: 6,890 / 13,776)
+    verts, faces = smpl_sized_mesh()
+    verts, faces = verts.to(device), faces.to(device)
+    rast = inf.model.flow_composer.rasterizer
+    with torch.inference_mode():
+        jit = 0.02 * torch.randn(b, *verts.shape,
+                                 generator=torch.Generator().manual_seed(0))
+        tv = verts + jit.to(device)
+        sv = (verts * verts.new_tensor([1.1, 0.95, 1.0]))[None]
+        rows['rasterize, SMPL-sized mesh'] = (
+            per(lambda: rast(tv, faces), b), per(lambda: rast(tv[:1], faces),
+                                                 1))
+        fs_b, fs_1 = rast(tv, faces), rast(tv[:1], faces)
+        rows['flow, SMPL-sized mesh'] = (
+            per(lambda: compose_flow(fs_b.face_idx, fs_b.bary, faces,
+                                     sv.expand(b, -1, -1)), b),
+            per(lambda: compose_flow_loop(fs_1.face_idx, fs_1.bary, faces,
+                                          sv), 1))
+    print(f'\nper-stage breakdown, ms/frame ({device.type}, {size} px; ours '
+          f'at batch {b}, the release way at batch 1; best of {reps})')
+    print(f"{'stage':<30}{'ours':>10}{'release way':>13}")
+    for name, (a, r) in rows.items():
+        print(f'{name:<30}{a:>10.2f}{r:>13.2f}')
+    if base_timer.count:
+        inside = base_timer.per_item_ms()
+        print('inside the timed baseline run: ' + ', '.join(
+            f'{k} {v:.1f}' for k, v in inside.items()))
+    return rows
+
+
+# ----------------------------------------------------------------------
+# training and personalisation
+# ----------------------------------------------------------------------
+def bench_train(args, device: torch.device, smpl_path: str) -> None:
+    """Training iterations/s of configs (G and D step, the config's
+    losses and optimisers) on synthetic batches."""
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+
+    from mmlwgan.registry import MODELS
+    from mmlwgan.testing.synthetic_batch import make_synthetic_batch
+    from mmlwgan.visualization import BodyRenderer
+    print(f'\ntraining ({device.type}): iterations/s, batch '
+          f'{args.train_batch}, synthetic data, best of {args.train_iters} '
+          f'iterations after 1 warm-up')
+    for cfg_path in args.train_configs:
+        cfg = Config.fromfile(osp.join(ROOT, cfg_path) if not osp.isabs(
+            cfg_path) else cfg_path)
+        cfg.model.body_model.model_path = smpl_path
+        size = args.train_size or cfg.model.rasterizer.image_size
+        cfg.model.rasterizer.image_size = size
+        enc = cfg.model.get('cond_encoder')
+        if enc is not None and not osp.isfile(str(enc.get('uv_mapping'))):
+            # the synthetic body has its own UV per face
+            cfg.model.cond_encoder = None
+        for key in ('perceptual_loss', 'face_loss'):
+            loss = cfg.model.get(key)
+            if loss is not None and loss.get('type') in (
+                    'PerceptualLoss', 'FaceIdentityLoss'):
+                # pretrained feature networks: random ones cost the same
+                loss.setdefault('pretrained', None)
+        torch.manual_seed(0)
+        with contextlib.redirect_stdout(None):
+            model = MODELS.build(cfg.model).to(device)
+        optim_cfg = cfg.optim_wrapper.copy()
+        if device.type == 'cuda' and args.amp_list(device) != ['none']:
+            dt = args.amp_list(device)[0]
+            for k in ('generator', 'discriminator'):
+                if k in optim_cfg:
+                    optim_cfg[k]['type'] = 'AmpOptimWrapper'
+                    optim_cfg[k]['dtype'] = 'bfloat16' if dt == 'bf16' \
+                        else 'float16'
+        from mmengine.registry import DefaultScope
+        with DefaultScope.overwrite_default_scope('mmlwgan'):
+            optim = build_optim_wrapper(model, optim_cfg)
+        renderer = BodyRenderer(dict(type='SMPL', model_path=smpl_path),
+                                image_size=size)
+        data = make_synthetic_batch(renderer, args.train_batch, 1)
+        model.train()
+        times = []
+        with PeakMemory(device) as pm:
+            for i in range(args.train_iters + 1):
+                sync(device)
+                t = time.perf_counter()
+                model.train_step(data, optim)
+                sync(device)
+                if i:
+                    times.append(time.perf_counter() - t)
+        print(f'{osp.basename(cfg_path):<52} {size:>4} px  '
+              f'{1 / min(times):8.2f} it/s  ({min(times):.3f} s/it, peak '
+              f'{pm.mib:.0f} MiB)')
+        del model, optim
+        gc.collect()
+
+
+def bench_personalize(args, device: torch.device, smpl_path: str,
+                      tmp: str) -> Dict[int, float]:
+    """Personalisation (test-time fine-tuning of the generator, gradient
+    checkpointing) seconds per step and peak memory."""
+    from mmlwgan.apis import personalize
+    sizes = args.personalize_sizes or ([512] if device.type == 'cuda' else
+                                       [64])
+    out = {}
+    print(f'\npersonalisation ({device.type}, {args.personalize_model} '
+          f'generator, {args.personalize_steps} step(s), 1 pseudo-pair, '
+          'grad_checkpoint=True; the time includes making the pair)')
+    for size in sizes:
+        ins = make_inputs(smpl_path, size, 1, tmp)
+        inf = build_inferencer(args.personalize_model, size, smpl_path,
+                               device)
+        imgs = inf.to_tensor([ins['src_img']])
+        theta = torch.from_numpy(ins['src_theta']).to(device)
+        if device.type == 'cuda':  # cuDNN algorithm search
+            personalize(inf.model, imgs, theta, steps=1, num_pairs=1,
+                        grad_checkpoint=True)
+        gc.collect()
+        with PeakMemory(device) as pm:
+            sync(device)
+            t = time.perf_counter()
+            personalize(inf.model, imgs, theta,
+                        steps=args.personalize_steps, num_pairs=1,
+                        grad_checkpoint=True)
+            sync(device)
+            dt = time.perf_counter() - t
+        out[size] = pm.mib
+        print(f'{size:>5} px  {dt / args.personalize_steps:8.2f} s/step  '
+              f'peak {pm.mib:8.0f} MiB'
+              + ('' if pm.resettable else ' (process lifetime peak)'))
+        del inf
+        gc.collect()
+        if device.type == 'cuda':
+            torch.cuda.empty_cache()
+    return out
+
+
+# ----------------------------------------------------------------------
+# fidelity of the lite generator (synthetic benchmark)
+# ----------------------------------------------------------------------
+def bench_fidelity(args) -> Dict[str, Dict[str, float]]:
+    """Train the tiny LWB and tiny lite configs with the recipe of
+    ``benchmark_ablations.py`` (same data, budget and seed) and evaluate
+    both on the held-out self-imitation pairs."""
+    import argparse as _ap
+
+    import benchmark_ablations as ba
+    from mmengine.config import Config
+
+    from mmlwgan.registry import MODELS
+    from mmlwgan.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+    ba.METHODS.setdefault('lite', 'LWB-lite')
+    if args.nice:
+        os.nice(args.nice)
+    data_root = osp.abspath(args.data_root)
+    ba.ensure_data(data_root, _ap.Namespace(actors=4, frames=60))
+    results: Dict[str, Dict[str, float]] = {}
+    info = {}
+    # the lite one first: a --lwb-ckpt being trained elsewhere may be
+    # ready by then
+    for method in ('lite', 'lwb'):
+        ckpt = args.lwb_ckpt if method == 'lwb' else None
+        if not ckpt or not osp.isfile(ckpt):
+            ckpt = ba.train(method, osp.join(args.fidelity_dir, method),
+                            data_root, args.iters)
+        results.update(ba.evaluate(method, ckpt, data_root,
+                                   args.test_interval, baselines=False))
+        cfg = Config.fromfile(ba.config_of(method))
+        with torch.device('meta'):
+            gen = MODELS.build(cfg.model.generator)
+        info[ba.METHODS[method]] = (
+            sum(p.numel() for p in gen.tsf_net.parameters()),
+            sum(p.numel() for p in gen.parameters()), ckpt)
+    print(f'\nfidelity on the synthetic benchmark: self-imitation on '
+          f'held-out synthetic videos, {args.iters} training iterations '
+          f'each, 64 px, data {data_root}')
+    print('| generator | G_TSF params | all params | SSIM (up) | PSNR (up) '
+          '| masked L1 (down) | L1 (down) |')
+    print('|---|---|---|---|---|---|---|')
+    for name in ('LWB', 'LWB-lite'):
+        tsf, total, ckpt = info[name]
+        r = results[name]
+        print(f"| {name} | {tsf:,} | {total:,} | {r['SSIM']:.3f} | "
+              f"{r['PSNR']:.2f} | {r['MaskedL1']:.4f} | {r['L1']:.4f} |")
+    for name, (_, _, ckpt) in info.items():
+        print(f'{name}: {ckpt}')
+    return results
+
+
+# ----------------------------------------------------------------------
+# goals
+# ----------------------------------------------------------------------
+def print_goals(results: List[Dict[str, Any]],
+                personalization: Dict[str, Dict[int, float]]) -> None:
+    lines = []
+
+    def find(device, model, size):
+        for r in results:
+            if (r['device'], r['model'], r['size']) == (device, model, size):
+                return r.get('summaries', {})
+        return {}
+
+    def tag(s):
+        return '' if s['amp'] == 'none' else (
+            f" [{s['amp']} autocast, {s['psnr']:.1f} dB vs the fp32 "
+            'baseline]' if s.get('psnr') is not None else
+            f" [{s['amp']} autocast]")
+
+    for s in find('cpu', 'full', 256).values():
+        lines.append(
+            f"CPU 256 px full: ours / G_TSF floor {s['over_floor']:.3f} "
+            f"(goal <= 1.15: "
+            f"{'met' if s['over_floor'] <= 1.15 else 'NOT met'})"
+            f"; ours / baseline {s['ratio']:.2f}x (goal >= 1.2: "
+            f"{'met' if s['ratio'] >= 1.2 else 'NOT met'})" + tag(s))
+    for s in find('cpu', 'lite', 256).values():
+        lines.append(f"CPU 256 px lite: {s['ours_fps']:.2f} frames/s (goal "
+                     f">= 4: {'met' if s['ours_fps'] >= 4 else 'NOT met'})"
+                     + tag(s))
+    for s in find('cuda', 'full', 256).values():
+        lines.append(
+            f"GPU 256 px full: {s['ours_fps']:.0f} frames/s at batch "
+            f"{s['batch']} (goal >= 1000: "
+            f"{'met' if s['ours_fps'] >= 1000 else 'NOT met'}); "
+            f"{s['ratio']:.1f}x the baseline (goal >= 10: "
+            f"{'met' if s['ratio'] >= 10 else 'NOT met'})" + tag(s))
+    p = personalization.get('cuda', {}).get(512)
+    if p is not None:
+        lines.append(f'GPU personalisation 512 px: peak {p / 1024:.2f} GiB '
+                     f"(goal <= 8: {'met' if p <= 8192 else 'NOT met'})")
+    if lines:
+        print('\ngoals (this run):')
+        for line in lines:
+            print('  ' + line)
+
+
+# ----------------------------------------------------------------------
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split('\n\n', 1)[1])
+    parser.add_argument('--device', nargs='+', default=None,
+                        help='devices (default: cpu, and cuda if present)')
+    parser.add_argument('--models', nargs='+', default=['full', 'lite'],
+                        choices=['full', 'lite', 'tiny'],
+                        help='generators: the release\'s full width, the '
+                        'lite config, or a tiny one (tests)')
+    parser.add_argument('--sizes', type=int, nargs='+', default=None,
+                        help='image sizes (default: 128 256 on CPU, '
+                        '256 512 on CUDA; 512 full width on CPU needs '
+                        'minutes)')
+    parser.add_argument('--batch', type=int, nargs='+', default=None,
+                        help='batch sizes of ours (default: 1 2 on CPU, '
+                        '8 32 64 on CUDA)')
+    parser.add_argument('--frames', type=int, default=None,
+                        help='frames per run (default: 16 at <= 128 px, '
+                        '8 at 256, 2 above; 4x the largest batch on CUDA)')
+    parser.add_argument('--repeats', type=int, default=2,
+                        help='interleaved timing rounds (best kept)')
+    parser.add_argument('--amp', nargs='+', default=None,
+                        choices=sorted(AMP_DTYPES),
+                        help='precision(s) of ours (default: none on CPU, '
+                        'bf16 on CUDA); several give one row each')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile G_TSF (slow to compile on CPU)')
+    parser.add_argument('--compile-mode', default=None,
+                        help="torch.compile mode, e.g. 'max-autotune' "
+                        "(GPU) or 'reduce-overhead' (CUDA graphs)")
+    parser.add_argument('--hmr', action='store_true',
+                        help='end to end from the reference video: decode '
+                        'and HMR inside the timed runs')
+    parser.add_argument('--no-serial', action='store_true',
+                        help='skip the no-overlap row')
+    parser.add_argument('--no-breakdown', action='store_true',
+                        help='skip the per-stage breakdown')
+    parser.add_argument('--stage-reps', type=int, default=3)
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch intra-op threads (default: torch\'s)')
+    parser.add_argument('--train', action='store_true',
+                        help='also measure training iterations/s')
+    parser.add_argument('--train-configs', nargs='+', default=[
+        'configs/lwgan/lwgan_lwb-tiny_1xb4-300i_synthetic-64.py',
+        'configs/lwgan/lwgan_lite-tiny_1xb4-300i_synthetic-64.py'
+    ])
+    parser.add_argument('--train-size', type=int, default=None,
+                        help='image size of training (default: config)')
+    parser.add_argument('--train-batch', type=int, default=4)
+    parser.add_argument('--train-iters', type=int, default=3)
+    parser.add_argument('--personalize', action='store_true',
+                        help='also measure personalisation')
+    parser.add_argument('--personalize-model', default='full',
+                        choices=['full', 'lite', 'tiny'])
+    parser.add_argument('--personalize-sizes', type=int, nargs='+',
+                        default=None,
+                        help='default: 512 on CUDA, 64 on CPU')
+    parser.add_argument('--personalize-steps', type=int, default=2)
+    parser.add_argument('--skip-e2e', action='store_true',
+                        help='only --train / --personalize / --fidelity')
+    parser.add_argument('--fidelity', action='store_true',
+                        help='train the tiny LWB and lite configs with the '
+                        'ablation recipe and compare their fidelity '
+                        '(tens of minutes on a CPU)')
+    parser.add_argument('--iters', type=int, default=300,
+                        help='--fidelity: training iterations of each')
+    parser.add_argument('--data-root', default=osp.join(
+        ROOT, 'data', 'synthetic_iper'), help='--fidelity: dataset')
+    parser.add_argument('--test-interval', type=int, default=8,
+                        help='--fidelity: every k-th validation frame')
+    parser.add_argument('--fidelity-dir', default=osp.join(
+        ROOT, 'work_dirs', 'lite_fidelity'), help='--fidelity: work dir')
+    parser.add_argument('--lwb-ckpt', default=None,
+                        help='--fidelity: reuse a trained tiny LWB '
+                        'checkpoint (e.g. work_dirs/ablation/lwb/'
+                        'iter_1200.pth) instead of training one')
+    parser.add_argument('--nice', type=int, default=0,
+                        help='--fidelity: lower the priority of training')
+    parser.add_argument('--cache-dir', default=osp.expanduser(
+        '~/.cache/mmlwgan/synthetic_smpl'))
+    args = parser.parse_args(argv)
+
+    def amp_list(device: torch.device) -> List[str]:
+        if args.amp:
+            return list(args.amp)
+        return ['bf16'] if device.type == 'cuda' else ['none']
+
+    args.amp_list = amp_list
+    return args
+
+
+def main(argv=None) -> Dict[str, Any]:
+    args = parse_args(argv)
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from mmlwgan.testing import get_synthetic_smpl_path
+    from mmlwgan.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    smpl_path = get_synthetic_smpl_path(args.cache_dir)
+    devices = args.device or (['cpu', 'cuda'] if torch.cuda.is_available()
+                              else ['cpu'])
+    print(f'torch {torch.__version__} | threads {torch.get_num_threads()} '
+          f"(OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '')}) | "
+          f'cpu {os.cpu_count()} cores [{cpu_flags()}] | load avg '
+          f'{load_average()} | cuda '
+          + (torch.cuda.get_device_name(0) if torch.cuda.is_available() else
+             'none'))
+    if torch.cuda.is_available():
+        # fixed shapes: let cuDNN pick its fastest algorithms (ours and the
+        # baseline alike)
+        torch.backends.cudnn.benchmark = True
+    results: List[Dict[str, Any]] = []
+    person: Dict[str, Dict[int, float]] = {}
+    with tempfile.TemporaryDirectory(prefix='mmlwgan-bench-') as tmp:
+        for dev_name in devices:
+            device = torch.device(dev_name)
+            if device.type == 'cuda' and not torch.cuda.is_available():
+                print('cuda: not available, skipped')
+                continue
+            user_batch = args.batch
+            if args.batch is None:
+                args.batch = [8, 32, 64] if device.type == 'cuda' else [1, 2]
+            sizes = args.sizes or ([256, 512] if device.type == 'cuda' else
+                                   [128, 256])
+            if not args.skip_e2e:
+                for model in args.models:
+                    for size in sizes:
+                        if (device.type == 'cpu' and model == 'full'
+                                and size >= 512 and not args.frames):
+                            print(f'\n{dev_name} {model} {size} px: skipped '
+                                  '(~4 s/frame on a 2-core CPU; pass '
+                                  '--frames 2 --batch 1 to run it)')
+                            continue
+                        results.append(bench_e2e(args, device, model, size,
+                                                 smpl_path, tmp))
+            if args.train:
+                bench_train(args, device, smpl_path)
+            if args.personalize:
+                person[device.type] = bench_personalize(
+                    args, device, smpl_path, tmp)
+            args.batch = user_batch
+    fidelity = bench_fidelity(args) if args.fidelity else None
+    print_goals(results, person)
+    print(f'\nload avg at the end {load_average()} (timings on a loaded '
+          'machine are distorted; compare the ratios of one run)')
+    return dict(results=results, personalization=person, fidelity=fidelity)
+
+
+if __name__ == '__main__':
+    main()
