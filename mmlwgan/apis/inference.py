@@ -10,6 +10,8 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 from torch import nn
+from mmlwgan.models.converters.utils import (ConversionError,
+                                              extract_state_dict)
 from mmlwgan.utils.checkpoint import load_checkpoint_tensors
 
 __all__ = ['init_model', 'load_model_weights', 'read_state_dict',
@@ -96,19 +98,15 @@ def read_state_dict(path: str) -> 'OrderedDict[str, torch.Tensor]':
         raise CheckpointMismatchError(
             f'checkpoint file {path!r} cannot be read as a torch checkpoint '
             f'({type(e).__name__}: {str(e).splitlines()[0][:200]})') from e
-    if isinstance(data, Mapping):
-        for key in ('state_dict', 'model'):
-            if isinstance(data.get(key), Mapping):
-                data = data[key]
-                break
-    if not isinstance(data, Mapping) or not all(
+    try:
+        data = extract_state_dict(data)
+    except ConversionError:
+        data = None
+    if data is None or not all(
             isinstance(v, torch.Tensor) for v in data.values()):
         raise CheckpointMismatchError(
             f'checkpoint file {path!r} holds no state dict of tensors')
-    keys = list(data)
-    if keys and all(k.startswith('module.') for k in keys):
-        return OrderedDict((k[7:], v) for k, v in data.items())
-    return OrderedDict(data)
+    return data
 
 
 def _first(items: List[str], n: int = 5) -> str:

@@ -24,6 +24,7 @@ from typing import Any, Dict, Mapping, Optional, Union
 
 import numpy as np
 import torch
+from .utils import ConversionError, extract_state_dict
 
 __all__ = [
     'convert_hmr', 'extract_smpl_from_hmr', 'load_raw_state_dict',
@@ -70,16 +71,11 @@ def load_raw_state_dict(
                 'state dict with torch.save(state_dict, path)') from e
     else:
         data = src
-    for key in ('state_dict', 'model'):
-        if isinstance(data, Mapping) and isinstance(data.get(key), Mapping):
-            data = data[key]
-            break
-    if not isinstance(data, Mapping):
-        raise TypeError(f'expected a state dict, got {type(data).__name__}')
-    keys = list(data.keys())
-    if keys and all(k.startswith('module.') for k in keys):
-        return OrderedDict((k[len('module.'):], v) for k, v in data.items())
-    return OrderedDict(data.items())
+    try:
+        return extract_state_dict(data)
+    except ConversionError:
+        raise TypeError(
+            f'expected a state dict, got {type(data).__name__}') from None
 
 
 def convert_hmr(state_dict: Mapping[str, Any],

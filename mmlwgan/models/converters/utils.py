@@ -93,7 +93,8 @@ def extract_state_dict(checkpoint: Mapping[str, Any],
 
     Accepts a raw state dict or one wrapped under ``'state_dict'`` or
     ``'model'`` (mmengine, DataParallel-era scripts); removes ``prefix``
-    (DataParallel's ``'module.'``) from keys that have it.
+    (DataParallel's ``'module.'``) when every key has it (a model with a
+    sub-module that happens to be called ``module`` keeps its names).
 
     Args:
         checkpoint (Mapping): what ``torch.load`` returned.
@@ -109,12 +110,10 @@ def extract_state_dict(checkpoint: Mapping[str, Any],
             break
     if not isinstance(sd, Mapping):
         raise ConversionError(f'not a state dict: {type(sd).__name__}')
-    out = OrderedDict()
-    for k, v in sd.items():
-        if prefix and k.startswith(prefix):
-            k = k[len(prefix):]
-        out[k] = v
-    return out
+    keys = list(sd)
+    if prefix and keys and all(k.startswith(prefix) for k in keys):
+        return OrderedDict((k[len(prefix):], v) for k, v in sd.items())
+    return OrderedDict(sd.items())
 
 
 def load_checkpoint_file(path: str,
