@@ -20,6 +20,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"
+# absolute: the mmcv build runs pip from inside the unpacked sdist
+[[ "$VENV" = /* ]] || VENV="$PWD/$VENV"
 PYTHON="${PYTHON:-python3}"
 KEEP_TORCH="${MMLWGAN_KEEP_TORCH:-0}"
 WHEEL_CACHE="${MMLWGAN_WHEEL_CACHE:-$HOME/.cache/mmlwgan/wheels}"
