@@ -56,6 +56,17 @@ def test_benchmark_tiny_prints_the_expected_rows(bench, capsys, tmp_path,
     assert s['maxdiff'] is not None and s['maxdiff'] <= 1
     for case in res['cases']:
         assert case.mem > 0 and len(case.times) == 1
+    from mmlwgan.utils.allocator import glibc_malloc_tunable
+    if glibc_malloc_tunable():
+        # ours keeps freed memory: the baseline ran in a child process with
+        # glibc's defaults (same weights: the frames above matched), and
+        # again here with our setting
+        assert 'freed memory retained (ours): yes' in text
+        assert 'baseline + our malloc setting' in text
+        assert s['ratio_same_malloc'] > 0
+        assert 'with our malloc setting' in line
+        # the child's per-stage times reached the breakdown
+        assert 'inside the timed baseline run: smpl' in text
 
 
 def test_benchmark_train_and_personalize_tiny(bench, capsys,
