@@ -42,6 +42,13 @@ def parse_args(argv=None):
                         choices=('error', 'previous'),
                         help='reference frames where the detector finds '
                         'nobody: fail, or reuse the previous frame')
+    parser.add_argument('--fast', dest='fast', action='store_true',
+                        default=None,
+                        help='the optimised path (FastTSF; geometry and '
+                        'writing overlapped with the generator; same frames '
+                        'within 1/255). Default: on CUDA and from 128 px up')
+    parser.add_argument('--no-fast', dest='fast', action='store_false',
+                        help='the plain path, batch by batch')
     return parser.parse_args(argv)
 
 
@@ -55,7 +62,7 @@ def main(argv=None) -> int:
             ref_smpl=args.ref_smpl, cam_strategy=args.cam_strategy,
             smooth=args.smooth, smooth_method=args.smooth_method,
             ref_bbox=args.ref_bbox, on_missing_person=args.on_missing_person,
-            **common_call_kwargs(args))
+            fast=args.fast, **common_call_kwargs(args))
 
     return run_cli(run)
 

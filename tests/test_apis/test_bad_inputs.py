@@ -338,21 +338,27 @@ def test_wrong_config(env):
 
 
 # --------------------------------------------------------- mid-run failure
-def test_failure_mid_run_leaves_nothing(env, out_dir, monkeypatch):
+@pytest.mark.parametrize('fast', [False, True])
+def test_failure_mid_run_leaves_nothing(env, out_dir, monkeypatch, fast):
+    from mmlwgan.apis.inferencers.fast_path import ImitationPipeline
     inferencer = MotionImitationInferencer(env['model'], show_progress=False)
-    decode = inferencer.decode
+    # the plain path decodes through the inferencer, the fast one through
+    # the pipeline (in the caller's thread, between worker threads)
+    owner = ImitationPipeline if fast else inferencer
+    name = 'generate' if fast else 'decode'
+    original = getattr(owner, name)
     calls = []
 
     def failing(*args, **kwargs):
         calls.append(1)
         if len(calls) == 2:
             raise RuntimeError('out of memory (simulated)')
-        return decode(*args, **kwargs)
+        return original(*args, **kwargs)
 
-    monkeypatch.setattr(inferencer, 'decode', failing)
+    monkeypatch.setattr(owner, name, failing)
     with pytest.raises(RuntimeError, match='simulated'):
         inferencer(env['src'], env['video'], src_smpl=src_theta(),
                    ref_smpl=env['ref_pkl'], out_dir=out_dir, batch_size=2,
-                   side_by_side=True, save_frames=True)
+                   side_by_side=True, save_frames=True, fast=fast)
     assert len(calls) == 2
     assert_no_output(out_dir)

