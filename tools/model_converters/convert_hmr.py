@@ -23,23 +23,22 @@ Example::
 import argparse
 import os.path as osp
 import sys
-import time
 from typing import List, Optional
 
 import torch
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
+from mmlwgan.models.converters.cli import (  # noqa: E402
+    conversion_meta, conversion_summary, converter_parser)
 from mmlwgan.models.converters.hmr import (  # noqa: E402
     convert_hmr, extract_smpl_from_hmr, load_raw_state_dict)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Convert the released HMR weights (hmr_tf2pt.pth) to '
-        'an mmlwgan checkpoint')
-    parser.add_argument('src', help='released HMR weights (.pth)')
-    parser.add_argument('dst', help='output mmlwgan checkpoint (.pth)')
+    parser = converter_parser(
+        'Convert the released HMR weights (hmr_tf2pt.pth) to an mmlwgan '
+        'checkpoint', 'released HMR weights (.pth)', verify=True)
     parser.add_argument(
         '--smpl-out',
         help='also write the neutral SMPL stored in the file to this .npz')
@@ -47,33 +46,23 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--faces',
         help='SMPL faces for --smpl-out: an (F, 3) .npy or an SMPL model '
         'file')
-    parser.add_argument(
-        '--no-verify',
-        action='store_true',
-        help='skip the strict load of the output into a fresh HMR')
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> str:
-    from mmlwgan import __version__
     from mmlwgan.models.body.smpl_io import save_smpl_npz
     from mmlwgan.utils import atomic_path
 
     args = parse_args(argv)
     src_sd = load_raw_state_dict(args.src)
     state_dict = convert_hmr(src_sd)
-    meta = dict(
-        mmlwgan_version=__version__,
-        converted_from=osp.basename(args.src),
-        converter='tools/model_converters/convert_hmr.py',
-        model='HMR',
-        time=time.strftime('%Y%m%d_%H%M%S', time.localtime()))
+    meta = conversion_meta(args.src, 'convert_hmr', model='HMR')
     with atomic_path(args.dst) as tmp:
         torch.save(dict(meta=meta, state_dict=state_dict), tmp)
         if not args.no_verify:  # the written file must load strictly
             from mmlwgan.models.body.hmr import HMR
             HMR(pretrained=tmp)
-    print(f'{args.src} -> {args.dst}: {len(state_dict)} tensors')
+    print(conversion_summary(state_dict, args.src, args.dst))
 
     if args.smpl_out:
         data = extract_smpl_from_hmr(src_sd, faces=args.faces)

@@ -14,25 +14,21 @@ Example::
 import argparse
 import os.path as osp
 import sys
-import time
 from typing import List, Optional
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
 from mmlwgan.models.converters import (  # noqa: E402
     ConversionError, convert_lwgan_discriminator, load_checkpoint_file,
-    num_values, save_checkpoint_atomic)
+    save_checkpoint_atomic)
+from mmlwgan.models.converters.cli import (  # noqa: E402
+    conversion_meta, conversion_summary, converter_parser)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Convert a released LWGAN discriminator checkpoint')
-    parser.add_argument('src', help='released discriminator checkpoint')
-    parser.add_argument('dst', help='output mmengine checkpoint (.pth)')
-    parser.add_argument(
-        '--unsafe-load',
-        action='store_true',
-        help='torch.load with weights_only=False (trusted files only)')
+    parser = converter_parser(
+        'Convert a released LWGAN discriminator checkpoint',
+        'released discriminator checkpoint', unsafe_load=True)
     return parser.parse_args(argv)
 
 
@@ -45,13 +41,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     except ConversionError as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
-    meta = dict(
-        converted_from=osp.basename(args.src),
-        converter='convert_lwgan_discriminator',
-        time=time.strftime('%Y-%m-%d %H:%M:%S'))
-    save_checkpoint_atomic(converted, args.dst, meta)
-    print(f'{len(converted)} tensors, {num_values(converted)} values -> '
-          f'{args.dst}')
+    save_checkpoint_atomic(
+        converted, args.dst,
+        conversion_meta(args.src, 'convert_lwgan_discriminator'))
+    print(conversion_summary(converted, args.src, args.dst))
     return 0
 
 

@@ -18,30 +18,26 @@ Example::
 import argparse
 import os.path as osp
 import sys
-import time
 from typing import List, Optional
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
 from mmlwgan.models.converters import (  # noqa: E402
     ConversionError, convert_lwgan_generator, load_checkpoint_file,
-    num_values, save_checkpoint_atomic)
+    save_checkpoint_atomic)
+from mmlwgan.models.converters.cli import (  # noqa: E402
+    conversion_meta, conversion_summary, converter_parser)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Convert a released LWGAN generator checkpoint')
-    parser.add_argument('src', help='released generator checkpoint (.pth)')
-    parser.add_argument('dst', help='output mmengine checkpoint (.pth)')
+    parser = converter_parser(
+        'Convert a released LWGAN generator checkpoint',
+        'released generator checkpoint (.pth)', unsafe_load=True)
     parser.add_argument(
         '--variant',
         default='lwb',
         choices=['lwb', 'concat'],
         help='lwb: LWBGenerator (default); concat: the W_C baseline')
-    parser.add_argument(
-        '--unsafe-load',
-        action='store_true',
-        help='torch.load with weights_only=False (trusted files only)')
     return parser.parse_args(argv)
 
 
@@ -54,15 +50,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     except ConversionError as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
-    meta = dict(
-        converted_from=osp.basename(args.src),
-        converter='convert_lwgan_generator',
-        variant=args.variant,
-        flow_align_corners_of_fusion=True,
-        time=time.strftime('%Y-%m-%d %H:%M:%S'))
+    meta = conversion_meta(args.src, 'convert_lwgan_generator',
+                           variant=args.variant,
+                           flow_align_corners_of_fusion=True)
     save_checkpoint_atomic(converted, args.dst, meta)
-    print(f'{len(converted)} tensors, {num_values(converted)} values -> '
-          f'{args.dst}')
+    print(conversion_summary(converted, args.src, args.dst))
     return 0
 
 
