@@ -47,7 +47,7 @@ import queue
 import threading
 import time
 from collections import defaultdict
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import (Any, Callable, Dict, Iterable, Iterator, List, Optional,
                     Tuple)
 
@@ -57,8 +57,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from mmlwgan.models.flows.flow import resize_flow
 from mmlwgan.models.generators.lwb import LiquidWarpingBlock
-from mmlwgan.models.generators.lwb_generator import prepared_features
+from mmlwgan.models.generators.lwb_generator import (broadcast_batch,
+                                                     compose,
+                                                     prepared_features)
 
 __all__ = [
     'FastTSF', 'ImitationPipeline', 'ReleaseBaseline', 'StageTimer',
@@ -401,49 +404,64 @@ class FastTSF:
         return x.contiguous(memory_format=_CL if cl else
                             torch.contiguous_format)
 
+    def _fusion_args(self, i: int, feat: Tensor, flows: Tensor,
+                     feats: List[Optional[Tensor]],
+                     prepared: List[Optional[Tensor]],
+                     grids: Dict[Tuple[int, int], Tensor]
+                     ) -> Optional[Tuple[nn.Module, Tensor, Tensor, Dict]]:
+        """The fusion block at point ``i`` and its arguments, or None when
+        ``i`` is not fused.
+
+        Sources are broadcast to the N targets; the flows are resized once
+        per feature resolution into ``grids`` (the blocks resize a flow only
+        when its size differs, so the grids are the same; the release
+        resizes at each of the 9 points, 6 of which share one resolution).
+
+        Returns:
+            tuple: ``(block, src, flows, kwargs)`` for
+            ``block(feat, src, flows, **kwargs)``.
+        """
+        gen = self.gen
+        slot = gen._fusion_slot.get(i)
+        if slot is None:
+            return None
+        block = gen.fusions[slot]
+        N, S = flows.shape[:2]
+        src = feats[i] if prepared[i] is None else prepared[i]
+        kwargs = {} if prepared[i] is None else dict(prepared=True)
+        src = broadcast_batch(src, N, 'cached source features')
+        fl = flows
+        size = (int(feat.shape[-2]), int(feat.shape[-1]))
+        if not getattr(block, 'strict_background', False) and (
+                size != tuple(flows.shape[2:4])):
+            if size not in grids:
+                grids[size] = resize_flow(
+                    flows.flatten(0, 1), size,
+                    align_corners=getattr(block, 'align_corners',
+                                          True)).view(N, S, *size, 2)
+            fl = grids[size]
+        return block, src, fl, kwargs
+
     def _stream(self, x: Tensor, flows: Tensor,
                 feats: List[Optional[Tensor]],
                 prepared: List[Optional[Tensor]]) -> Tuple[Tensor, Tensor]:
         """G_TSF with fusion: (N, 6, H, W), (N, S, H, W, 2) -> colour,
         mask."""
-        gen, net = self.gen, self.net
+        net = self.net
         enc_cl, res_cl, dec_cl = LAYOUTS[self.layout(x.device)]
-        N, S = flows.shape[:2]
         grids: Dict[Tuple[int, int], Tensor] = {}
 
         def fuse(i: int, feat: Tensor, cl: bool) -> Tensor:
-            slot = gen._fusion_slot.get(i)
-            if slot is None:
+            args = self._fusion_args(i, feat, flows, feats, prepared, grids)
+            if args is None:
                 return feat
-            block = gen.fusions[slot]
-            src = feats[i] if prepared[i] is None else prepared[i]
-            kwargs = {} if prepared[i] is None else dict(prepared=True)
-            if src.shape[0] != N:
-                src = src.expand(N, *src.shape[1:])
-            fl = flows
-            plain_lwb = (type(block) is LiquidWarpingBlock
-                         and not block.strict_background
-                         and prepared[i] is None)
-            if not getattr(block, 'strict_background', False):
-                # warp_sources resizes a flow only when its size differs:
-                # resizing once per resolution gives the same grids
-                size = tuple(feat.shape[-2:])
-                if size != tuple(flows.shape[2:4]):
-                    if size not in grids:
-                        from mmlwgan.models.flows.flow import resize_flow
-                        grids[size] = resize_flow(
-                            flows.flatten(0, 1), size,
-                            align_corners=getattr(block, 'align_corners',
-                                                  True)).view(
-                                                      N, S, *size, 2)
-                    fl = grids[size]
-            if plain_lwb:
+            block, src, fl, kwargs = args
+            if (type(block) is LiquidWarpingBlock
+                    and not block.strict_background and not kwargs):
                 # the block's maths, summed into the (fresh) target
-                # feature in place: no zero-filled sum, no new tensor
-                warped = block.warp(src, fl, tuple(feat.shape[-2:]))
-                feat = self._fmt(feat, cl)
-                return feat.add_(warped[:, 0] if warped.shape[1] == 1 else
-                                 warped.sum(dim=1))
+                # feature in place: no new tensor
+                return self._fmt(feat, cl).add_(
+                    block.warped_sum(src, fl, tuple(feat.shape[-2:])))
             return self._fmt(block(feat, src, fl, **kwargs), cl)
 
         feat = self._cbr(net.encoders[0], self._fmt(x, enc_cl))
@@ -474,30 +492,14 @@ class FastTSF:
         """G_TSF with fusion through the plain modules (what
         ``torch.compile`` traces): resized flows shared per resolution and
         the heads merged, layouts and fusions left to the compiler."""
-        gen, net = self.gen, self.net
-        N, S = flows.shape[:2]
+        net = self.net
         grids: Dict[Tuple[int, int], Tensor] = {}
 
         def fuse(i: int, feat: Tensor) -> Tensor:
-            slot = gen._fusion_slot.get(i)
-            if slot is None:
+            args = self._fusion_args(i, feat, flows, feats, prepared, grids)
+            if args is None:
                 return feat
-            block = gen.fusions[slot]
-            src = feats[i] if prepared[i] is None else prepared[i]
-            kwargs = {} if prepared[i] is None else dict(prepared=True)
-            if src.shape[0] != N:
-                src = src.expand(N, *src.shape[1:])
-            fl = flows
-            size = (int(feat.shape[-2]), int(feat.shape[-1]))
-            if not getattr(block, 'strict_background', False) and (
-                    size != tuple(flows.shape[2:4])):
-                if size not in grids:
-                    from mmlwgan.models.flows.flow import resize_flow
-                    grids[size] = resize_flow(
-                        flows.flatten(0, 1), size,
-                        align_corners=getattr(block, 'align_corners',
-                                              True)).view(N, S, *size, 2)
-                fl = grids[size]
+            block, src, fl, kwargs = args
             return block(feat, src, fl, **kwargs)
 
         enc = net.encode_stages(x, fuse)
@@ -541,19 +543,12 @@ class FastTSF:
                        bg: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Same arguments and results as ``LWBGenerator.decode_targets``
         (float32 results; their strides may be channels-last)."""
-        N = tsf_inputs.shape[0]
-        flows = self.gen.prepare_flows(flows)
-        if flows.shape[0] != N:
-            raise ValueError(f'{N} targets but flows of batch '
-                             f'{flows.shape[0]}')
-        if flows.shape[1] != cache['num_sources']:
-            raise ValueError(f'flows for {flows.shape[1]} sources, cache '
-                             f'holds {cache["num_sources"]}')
+        flows = self.gen.prepare_decode_flows(tsf_inputs, flows, cache)
         feats = cache['features']
         prepared = prepared_features(cache)
         amp = self.amp_dtype is not None
         with torch.autocast(tsf_inputs.device.type, dtype=self.amp_dtype,
-                            enabled=amp) if amp else _nullcontext():
+                            enabled=amp) if amp else nullcontext():
             color = mask = None
             if self.compile and self.compile_error is None:
                 try:
@@ -568,15 +563,10 @@ class FastTSF:
         color, mask = color.float(), mask.float()
         out = dict(tsf_color=color, tsf_mask=mask)
         if bg is not None:
-            out['tsf_img'] = mask * bg + (1 - mask) * color
+            out['tsf_img'] = compose(color, mask, bg)
         return out
 
     __call__ = decode_targets
-
-
-@contextmanager
-def _nullcontext():
-    yield
 
 
 # ----------------------------------------------------------------------

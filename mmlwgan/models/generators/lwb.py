@@ -152,6 +152,13 @@ class LiquidWarpingBlock(nn.Module):
         return warp_sources(src_feats, flows, size, self.align_corners,
                             self.strict_background)
 
+    def warped_sum(self, src_feats: Tensor, flows: Tensor,
+                   size: Tuple[int, int]) -> Tensor:
+        """``sum_s warp(src_s, T_s)`` at ``size``: (B, C, h, w) (a view of
+        the warped features for one source, no zero-filled sum)."""
+        warped = self.warp(src_feats, flows, size)
+        return warped[:, 0] if warped.shape[1] == 1 else warped.sum(dim=1)
+
     def forward(self, tgt_feat: Tensor, src_feats: Tensor,
                 flows: Tensor) -> Tensor:
         """Fuse warped source features into the target feature.
@@ -167,8 +174,8 @@ class LiquidWarpingBlock(nn.Module):
         Returns:
             Tensor: (B, C, h, w) ``tgt_feat + sum_s warp(src_s, T_s)``.
         """
-        warped = self.warp(src_feats, flows, tgt_feat.shape[-2:])
-        return tgt_feat + warped.sum(dim=1)
+        return tgt_feat + self.warped_sum(src_feats, flows,
+                                          tuple(tgt_feat.shape[-2:]))
 
 
 @MODELS.register_module()

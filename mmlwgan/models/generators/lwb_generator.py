@@ -251,6 +251,28 @@ class LWBGenerator(BaseModule):
             cache['prepared_from'] = list(features)
         return cache
 
+    def prepare_decode_flows(self, tsf_inputs: Tensor, flows: Tensor,
+                             cache: Dict[str, object]) -> Tensor:
+        """:meth:`prepare_flows`, checked against the targets and the
+        cached sources of a :meth:`decode_targets` call.
+
+        Returns:
+            Tensor: (N, S, H, W, 2).
+
+        Raises:
+            ValueError: the flows' batch is not the targets' N, or their
+                source count is not the cache's.
+        """
+        N = tsf_inputs.shape[0]
+        flows = self.prepare_flows(flows)
+        if flows.shape[0] != N:
+            raise ValueError(f'{N} targets but flows of batch '
+                             f'{flows.shape[0]}')
+        if flows.shape[1] != cache['num_sources']:
+            raise ValueError(f'flows for {flows.shape[1]} sources, cache '
+                             f'holds {cache["num_sources"]}')
+        return flows
+
     def decode_targets(self,
                        tsf_inputs: Tensor,
                        flows: Tensor,
@@ -274,13 +296,7 @@ class LWBGenerator(BaseModule):
             given, ``tsf_img`` (N, 3, H, W).
         """
         N = tsf_inputs.shape[0]
-        flows = self.prepare_flows(flows)
-        if flows.shape[0] != N:
-            raise ValueError(f'{N} targets but flows of batch '
-                             f'{flows.shape[0]}')
-        if flows.shape[1] != cache['num_sources']:
-            raise ValueError(f'flows for {flows.shape[1]} sources, cache '
-                             f'holds {cache["num_sources"]}')
+        flows = self.prepare_decode_flows(tsf_inputs, flows, cache)
         feats = cache['features']
         prepared = prepared_features(cache)
 
