@@ -55,6 +55,42 @@ def synthetic_theta(renderer: BodyRenderer, pose: Tensor, betas: Tensor,
 
 
 @torch.no_grad()
+def render_patterned_person(renderer: BodyRenderer,
+                            pose: 'np.ndarray | Tensor',
+                            betas: 'np.ndarray | Tensor',
+                            seed: int = 0,
+                            cam: Optional[Tensor] = None,
+                            margin: float = 0.25):
+    """Render a body in patterned clothes over a patterned background.
+
+    Args:
+        renderer (BodyRenderer): body model + rasterizer (square images).
+        pose: (N, 72) axis-angle poses.
+        betas: (1 or N, num_betas) shapes.
+        seed (int): clothes and background pattern.
+        cam (Tensor, optional): (N, 3) weak-perspective cameras; default:
+            fitted to the first mesh with ``margin``.
+        margin (float): the fitted camera's margin.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: uint8 (N, H, W, 3) RGB images and the
+        (N, 85) thetas ``[cam, pose, betas]``.
+    """
+    pose = torch.as_tensor(pose, dtype=torch.float32)
+    betas = torch.as_tensor(betas, dtype=torch.float32).expand(len(pose), -1)
+    theta = synthetic_theta(renderer, pose, betas, cam=cam, margin=margin)
+    ndc = renderer.project(renderer.posed_vertices(pose, betas), theta[:, :3])
+    colors = patterned_colors(renderer.body_model.v_template,
+                              renderer.default_colors(), seed=seed)
+    size = renderer.rasterizer.image_size[0]
+    bg = patterned_background(size, seed).expand(len(pose), -1, -1, -1)
+    img = shade_vertex_colors(renderer.rasterize(ndc), renderer.faces, ndc,
+                              colors, background=bg)
+    img = (img.permute(0, 2, 3, 1) * 255).round().to(torch.uint8)
+    return img.numpy(), theta.numpy()
+
+
+@torch.no_grad()
 def make_synthetic_batch(renderer: BodyRenderer,
                          batch_size: int = 2,
                          num_sources: int = 1,

@@ -24,8 +24,7 @@ from mmlwgan.apis.inferencers.fast_path import (LAYOUTS, FastTSF,
 from mmlwgan.models.flows import compose_flow
 from mmlwgan.registry import MODELS
 from mmlwgan.testing.motions import make_motion
-from mmlwgan.testing.synthetic_batch import (patterned_background,
-                                             patterned_colors, synthetic_theta)
+from mmlwgan.testing.synthetic_batch import render_patterned_person
 from mmlwgan.utils import register_all_modules
 
 SIZE = 32
@@ -240,24 +239,6 @@ def test_compose_flow_loop_matches_vectorised():
 
 
 # ------------------------------------------------------------ pipeline
-def render_person(renderer, pose, betas, seed):
-    from mmlwgan.models.renderers import shade_vertex_colors
-    pose = torch.as_tensor(pose, dtype=torch.float32)
-    betas = torch.as_tensor(betas, dtype=torch.float32).expand(len(pose), -1)
-    theta = synthetic_theta(renderer, pose, betas, margin=0.25)
-    with torch.no_grad():
-        ndc = renderer.project(renderer.posed_vertices(pose, betas),
-                               theta[:, :3])
-        frags = renderer.rasterize(ndc)
-        colors = patterned_colors(renderer.body_model.v_template,
-                                  renderer.default_colors(), seed=seed)
-        bg = patterned_background(SIZE, seed).expand(len(pose), -1, -1, -1)
-        img = shade_vertex_colors(frags, renderer.faces, ndc, colors,
-                                  background=bg)
-    img = (img.permute(0, 2, 3, 1) * 255).round().to(torch.uint8).numpy()
-    return img, theta.numpy()
-
-
 @pytest.fixture(scope='module')
 def scene(synthetic_smpl_npz):
     from mmlwgan.visualization import BodyRenderer
@@ -272,9 +253,9 @@ def scene(synthetic_smpl_npz):
                                     show_progress=False)
     renderer = BodyRenderer(dict(type='SMPL', model_path=synthetic_smpl_npz),
                             image_size=SIZE)
-    src_img, src_theta = render_person(renderer, make_motion('rest', 1),
+    src_img, src_theta = render_patterned_person(renderer, make_motion('rest', 1),
                                        torch.zeros(1, 10), 0)
-    _, ref_theta = render_person(renderer, make_motion('dance', 10),
+    _, ref_theta = render_patterned_person(renderer, make_motion('dance', 10),
                                  torch.full((1, 10), 0.5), 7)
     tgt = compose_target_thetas(src_theta[0], ref_theta, 'smooth')
     return dict(inf=inf, src_img=src_img[0], src_theta=src_theta,

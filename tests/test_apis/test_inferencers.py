@@ -20,8 +20,7 @@ from mmlwgan.apis.inferencers import (CAM_STRATEGIES, compose_target_thetas,
                                       transfer_cams)
 from mmlwgan.registry import INFERENCERS, MODELS
 from mmlwgan.testing.motions import make_motion
-from mmlwgan.testing.synthetic_batch import (patterned_background,
-                                             patterned_colors, synthetic_theta)
+from mmlwgan.testing.synthetic_batch import render_patterned_person
 from mmlwgan.utils import register_all_modules
 
 SIZE = 32
@@ -42,24 +41,6 @@ def tiny_cfg(smpl_path, **kwargs):
         rasterizer=dict(type='MeshRasterizer', image_size=SIZE))
     cfg.update(kwargs)
     return cfg
-
-
-def render_person(renderer, pose, betas, seed, cam=None):
-    """uint8 (N, H, W, 3) renders of a patterned body and their thetas."""
-    from mmlwgan.models.renderers import shade_vertex_colors
-    pose = torch.as_tensor(pose, dtype=torch.float32)
-    betas = torch.as_tensor(betas, dtype=torch.float32).expand(len(pose), -1)
-    theta = synthetic_theta(renderer, pose, betas, cam=cam, margin=0.25)
-    ndc = renderer.project(renderer.posed_vertices(pose, betas), theta[:, :3])
-    frags = renderer.rasterize(ndc)
-    colors = patterned_colors(renderer.body_model.v_template,
-                              renderer.default_colors(), seed=seed)
-    size = renderer.rasterizer.image_size[0]
-    bg = patterned_background(size, seed).expand(len(pose), -1, -1, -1)
-    img = shade_vertex_colors(frags, renderer.faces, ndc, colors,
-                              background=bg)
-    img = (img.permute(0, 2, 3, 1) * 255).round().to(torch.uint8).numpy()
-    return img, theta.numpy()
 
 
 def write_video(path, frames, fps=30):
@@ -102,14 +83,14 @@ def setup(tmp_path_factory, synthetic_smpl_npz):
 
     renderer = BodyRenderer(dict(type='SMPL', model_path=synthetic_smpl_npz),
                             image_size=SIZE)
-    src_img, src_theta = render_person(renderer, make_motion('rest', 1),
+    src_img, src_theta = render_patterned_person(renderer, make_motion('rest', 1),
                                        torch.zeros(1, 10), seed=0)
     src = str(root / 'src.png')
     cv2.imwrite(src, src_img[0][..., ::-1])
     # a second source (the back) for multi-source runs
     back_pose = make_motion('rest', 1)
     back_pose[:, :3] = make_motion('turn_around', 3)[1, :3]
-    back_img, back_theta = render_person(renderer, back_pose,
+    back_img, back_theta = render_patterned_person(renderer, back_pose,
                                          torch.zeros(1, 10), seed=0)
     src_dir = root / 'sources'
     src_dir.mkdir()
@@ -117,7 +98,7 @@ def setup(tmp_path_factory, synthetic_smpl_npz):
     cv2.imwrite(str(src_dir / 'b_back.png'), back_img[0][..., ::-1])
 
     ref_pose = make_motion('wave', NUM_REF)
-    ref_imgs, ref_theta = render_person(
+    ref_imgs, ref_theta = render_patterned_person(
         renderer, ref_pose, torch.full((1, 10), 0.5), seed=7)
     ref_theta[:, 1] += np.linspace(0, 0.1, NUM_REF)  # drifts right
     big = [cv2.resize(f, (48, 48)) for f in ref_imgs]  # not the model size

@@ -9,8 +9,7 @@ from mmlwgan.apis import (CheckpointMismatchError, MotionImitationInferencer,
 from mmlwgan.apis.personalization import flip_theta
 from mmlwgan.registry import MODELS
 from mmlwgan.testing.motions import make_motion
-from mmlwgan.testing.synthetic_batch import (patterned_background,
-                                             patterned_colors, synthetic_theta)
+from mmlwgan.testing.synthetic_batch import render_patterned_person
 from mmlwgan.utils import register_all_modules
 
 SIZE = 32
@@ -35,21 +34,13 @@ def tiny_cfg(smpl_path):
 @pytest.fixture(scope='module')
 def source(synthetic_smpl_npz):
     """A textured synthetic person (uint8 image) and its theta."""
-    from mmlwgan.models.renderers import shade_vertex_colors
     from mmlwgan.visualization import BodyRenderer
     register_all_modules(init_default_scope=False)
     renderer = BodyRenderer(dict(type='SMPL', model_path=synthetic_smpl_npz),
                             image_size=SIZE)
-    pose = torch.from_numpy(make_motion('rest', 1))
-    betas = torch.zeros(1, 10)
-    theta = synthetic_theta(renderer, pose, betas, margin=0.25)
-    ndc = renderer.project(renderer.posed_vertices(pose, betas), theta[:, :3])
-    colors = patterned_colors(renderer.body_model.v_template,
-                              renderer.default_colors())
-    img = shade_vertex_colors(renderer.rasterize(ndc), renderer.faces, ndc,
-                              colors, background=patterned_background(SIZE))
-    img = (img[0].permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
-    return img, theta.numpy()
+    img, theta = render_patterned_person(renderer, make_motion('rest', 1),
+                                         np.zeros((1, 10)))
+    return img[0], theta
 
 
 def build(smpl_path, seed=0):

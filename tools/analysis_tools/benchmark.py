@@ -223,36 +223,16 @@ def make_inputs(smpl_path: str, size: int, num_frames: int, tmp: str
     another person dancing, with the SMPL parameters of both."""
     import cv2
 
-    from mmlwgan.models.renderers import shade_vertex_colors
     from mmlwgan.testing.motions import make_motion
-    from mmlwgan.testing.synthetic_batch import (patterned_background,
-                                                 patterned_colors,
-                                                 synthetic_theta)
+    from mmlwgan.testing.synthetic_batch import render_patterned_person
     from mmlwgan.visualization import BodyRenderer
     renderer = BodyRenderer(dict(type='SMPL', model_path=smpl_path),
                             image_size=size)
-
-    def render(pose, betas, seed):
-        pose = torch.as_tensor(pose, dtype=torch.float32)
-        betas = betas.expand(len(pose), -1)
-        theta = synthetic_theta(renderer, pose, betas, margin=0.25)
-        with torch.no_grad():
-            ndc = renderer.project(renderer.posed_vertices(pose, betas),
-                                   theta[:, :3])
-            frags = renderer.rasterize(ndc)
-            colors = patterned_colors(renderer.body_model.v_template,
-                                      renderer.default_colors(), seed=seed)
-            bg = patterned_background(size, seed).expand(
-                len(pose), -1, -1, -1)
-            img = shade_vertex_colors(frags, renderer.faces, ndc, colors,
-                                      background=bg)
-        img = (img.permute(0, 2, 3, 1) * 255).round().to(torch.uint8)
-        return img.numpy(), theta.numpy()
-
-    src_img, src_theta = render(make_motion('rest', 1), torch.zeros(1, 10),
-                                0)
-    ref_imgs, ref_theta = render(make_motion('dance', num_frames),
-                                 torch.full((1, 10), 0.5), 7)
+    src_img, src_theta = render_patterned_person(
+        renderer, make_motion('rest', 1), torch.zeros(1, 10), seed=0)
+    ref_imgs, ref_theta = render_patterned_person(
+        renderer, make_motion('dance', num_frames), torch.full((1, 10), 0.5),
+        seed=7)
     video = osp.join(tmp, f'reference_{size}.mp4')
     writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'mp4v'), 30,
                              (size, size))
@@ -511,7 +491,6 @@ def bench_e2e(args, device: torch.device, model: str, size: int,
     from mmlwgan.apis.inferencers import compose_target_thetas
     from mmlwgan.apis.inferencers.fast_path import (FastTSF,
                                                     ImitationPipeline,
-                                                    ReleaseBaseline,
                                                     StageTimer)
     n = args.frames or {64: 16, 128: 16, 256: 8}.get(size, 2)
     if device.type == 'cuda' and not args.frames:
@@ -523,7 +502,6 @@ def bench_e2e(args, device: torch.device, model: str, size: int,
     tgt = compose_target_thetas(ins['src_theta'][0], ins['ref_theta'],
                                 'smooth')
     hmr = build_hmr(device) if args.hmr else None
-    ref_frames = read_video(ins['video']) if args.hmr else None
     with torch.inference_mode():
         state = inf.prepare_sources(ins['src_img'], ins['src_theta'])
         enc = inf.encode_sources(state)
