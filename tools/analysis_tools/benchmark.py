@@ -20,7 +20,7 @@ best round of each is kept):
 * **G_TSF floor**: FastTSF alone on precomputed inputs, same batch and
   precision as ours: what the generator itself costs.
 
-On the CPU our pipeline makes glibc keep freed memory for reuse
+On the CPU our inferencers make glibc keep freed memory for reuse
 (:func:`mmlwgan.utils.retain_freed_memory`, process-wide and permanent),
 which saves re-faulting every activation's pages each frame; the release's
 process does not. So the baseline row runs in a child process with
@@ -380,7 +380,7 @@ class PristineBaseline:
     """The release-way baseline in a child process with glibc's default
     malloc behaviour (the release's process), driven from this one.
 
-    Our pipeline makes glibc keep freed memory (a process-wide setting that
+    Our inferencers make glibc keep freed memory (a process-wide setting that
     cannot be undone: glibc's dynamic mmap threshold stays off), so the
     baseline cannot be measured in this process as the release would run.
     The child builds the same inferencer (same seed, same weights), sources
@@ -1154,7 +1154,7 @@ def main(argv=None) -> Dict[str, Any]:
                               else ['cpu'])
     retained = False
     if 'cpu' in devices:
-        # what our CPU pipeline does (ImitationPipeline): glibc keeps freed
+        # what our inferencers do on the CPU (when built): glibc keeps freed
         # memory; the release-way baseline then runs in a child process
         from mmlwgan.utils import retain_freed_memory
         retained = retain_freed_memory()

@@ -671,6 +671,9 @@ class ImitationPipeline:
         generate  (caller)  G_TSF (FastTSF or decode_targets) -> compose
         emit      (thread)  -> uint8 (pinned copy on CUDA) -> sink(frames)
 
+    On the CPU, freed memory is kept for reuse by then: the inferencer turned
+    that on when it was built (:func:`mmlwgan.utils.retain_freed_memory`).
+
     Args:
         inferencer: a :class:`BaseLWGANInferencer` (its model, geometry
             helpers and device).
@@ -685,12 +688,6 @@ class ImitationPipeline:
         timer (StageTimer, optional): per-stage wall times (in the
             overlapped pipeline they overlap: use ``overlap=False`` with a
             synchronising timer for a breakdown).
-        retain_memory (bool, optional): on the CPU, make glibc keep freed
-            memory for reuse (:func:`mmlwgan.utils.retain_freed_memory`:
-            process-wide, kept afterwards; saves the page faults of
-            re-allocating every activation each frame, ~1.3x at 256 px on
-            a 2-core VM). None (default): on unless the environment sets
-            ``MMLWGAN_RETAIN_FREED_MEMORY=0``.
     """
 
     def __init__(self,
@@ -700,8 +697,7 @@ class ImitationPipeline:
                  fast: Any = True,
                  overlap: bool = True,
                  front_warp: bool = False,
-                 timer: Optional[StageTimer] = None,
-                 retain_memory: Optional[bool] = None) -> None:
+                 timer: Optional[StageTimer] = None) -> None:
         self.inf = inferencer
         self.enc = enc
         self.batch_size = int(batch_size)
@@ -716,9 +712,6 @@ class ImitationPipeline:
         else:
             self.tsf = None
         self.device = inferencer.device
-        if torch.device(self.device).type == 'cpu':
-            from mmlwgan.utils import retain_freed_memory
-            retain_freed_memory(retain_memory)
 
     # -------------------------------------------------------- stages
     def geometry(self, theta: Tensor) -> Dict[str, Tensor]:
