@@ -29,7 +29,6 @@ as targets.
 """
 import json
 import os.path as osp
-import pickle
 import re
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -39,6 +38,8 @@ from mmengine.dataset import BaseDataset
 from mmengine.registry import DefaultScope
 
 from mmlwgan.registry import DATASETS, TRANSFORMS
+from mmlwgan.utils.safe_pickle import (IPER_ANNOTATION, UnsafePickleError,
+                                       safe_load)
 from .video_io import count_video_frames, frame_index_from_name, list_frames
 
 #: HMR's 19 COCO-plus keypoints, the order of ``kps.pkl``.
@@ -64,17 +65,21 @@ class IPERMissingFileError(IPERDataError, FileNotFoundError):
 # File readers
 # ---------------------------------------------------------------------------
 def load_pickle(path: str) -> Any:
-    """Load a pickle written by Python 2 or 3 (``encoding='latin1'``).
+    """Load an annotation pickle written by Python 2 or 3
+    (``encoding='latin1'``) through the allow-list of
+    :data:`~mmlwgan.utils.safe_pickle.IPER_ANNOTATION` (dicts, lists, numpy
+    arrays): a file naming anything else is refused and runs nothing.
 
     Raises:
         IPERMissingFileError: the file does not exist.
-        IPERDataError: the file cannot be unpickled.
+        IPERDataError: the file cannot be unpickled or is refused.
     """
     if not osp.isfile(path):
         raise IPERMissingFileError(f'missing file {path}')
     try:
-        with open(path, 'rb') as f:
-            return pickle.load(f, encoding='latin1')
+        return safe_load(path, IPER_ANNOTATION, encoding='latin1')
+    except UnsafePickleError as e:
+        raise IPERDataError(str(e)) from None
     except Exception as e:  # noqa: BLE001 - any unpickling failure
         raise IPERDataError(
             f'corrupt pickle {path}: {type(e).__name__}: {e}') from None

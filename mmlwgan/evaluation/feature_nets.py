@@ -40,6 +40,7 @@ from mmengine.logging import print_log
 from torch import Tensor, nn
 
 from mmlwgan.utils import print_once_warning
+from mmlwgan.utils.safe_pickle import load_torch_file
 from .functional.lpips import lpips_distance
 
 PathLike = Union[str, os.PathLike]
@@ -59,7 +60,7 @@ def _read_state_dict(path: PathLike, name: str) -> Dict[str, Tensor]:
         raise FileNotFoundError(
             f'{name}: weights file {path!r} does not exist (mmlwgan downloads '
             'nothing; give the path of a local file).')
-    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    ckpt = load_torch_file(path)
     if isinstance(ckpt, dict) and isinstance(ckpt.get('state_dict'), dict):
         ckpt = ckpt['state_dict']
     if not isinstance(ckpt, dict):

@@ -28,15 +28,14 @@ from mmlwgan.models.converters.cli import (  # noqa: E402
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = converter_parser(
         'Convert a released LWGAN discriminator checkpoint',
-        'released discriminator checkpoint', unsafe_load=True)
+        'released discriminator checkpoint')
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:
-        sd = load_checkpoint_file(args.src,
-                                  weights_only=not args.unsafe_load)
+        sd = load_checkpoint_file(args.src)
         converted = convert_lwgan_discriminator(sd)
     except ConversionError as e:
         print(f'error: {e}', file=sys.stderr)

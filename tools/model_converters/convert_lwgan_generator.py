@@ -32,7 +32,7 @@ from mmlwgan.models.converters.cli import (  # noqa: E402
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = converter_parser(
         'Convert a released LWGAN generator checkpoint',
-        'released generator checkpoint (.pth)', unsafe_load=True)
+        'released generator checkpoint (.pth)')
     parser.add_argument(
         '--variant',
         default='lwb',
@@ -44,8 +44,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:
-        sd = load_checkpoint_file(args.src,
-                                  weights_only=not args.unsafe_load)
+        sd = load_checkpoint_file(args.src)
         converted = convert_lwgan_generator(sd, variant=args.variant)
     except ConversionError as e:
         print(f'error: {e}', file=sys.stderr)

@@ -76,8 +76,8 @@ def load_hmr_checkpoint_smpl(path: str, faces: Optional[str],
     if faces is None:
         raise ValueError('an HMR checkpoint holds no faces: pass --faces '
                          '(an (F, 3) .npy or an SMPL model file)')
-    import torch
-    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    from mmlwgan.utils.safe_pickle import load_torch_file
+    ckpt = load_torch_file(path)
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
     return smpl_data_from_hmr_state_dict(state, load_faces(faces), prefix)
 

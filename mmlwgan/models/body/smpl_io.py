@@ -5,12 +5,13 @@ The licensed SMPL release ships Python-2 pickles whose arrays may be
 `chumpy <https://github.com/mattloper/chumpy>`_ ``Ch`` objects and whose
 ``J_regressor`` is a ``scipy.sparse`` matrix. chumpy does not install on
 recent Python / numpy, so :func:`load_smpl_model_data` reads those pickles with
-an unpickler that replaces every ``chumpy.*`` class by a small stand-in which
-only keeps the pickled state and recovers the underlying array. The result is
+the allow-listed unpickler of :mod:`mmlwgan.utils.safe_pickle`, which
+replaces the ``chumpy`` classes and ``scipy.sparse`` matrices by inert
+stand-ins that only keep the pickled state; the arrays are recovered from
+that state. Any other global a file names is refused. The result is
 a plain ``dict[str, np.ndarray]`` that can be written to (and read back from)
 an ``.npz`` file with the same keys (:func:`save_smpl_npz`), so the pickle is
-needed only once. Unpickling runs code named by the file: only load model
-files from a trusted source (the ``.npz`` files are read without pickle).
+needed only once (the ``.npz`` files are read without pickle).
 
 Keys of a model file (``V`` vertices, ``F`` faces, ``J`` joints, ``B`` shape
 components, ``P`` pose-blend components, ``9 * (J - 1)`` for SMPL):
@@ -44,6 +45,9 @@ from typing import Any, Dict, Optional, Union
 
 import numpy as np
 
+from mmlwgan.utils.safe_pickle import (SMPL_MODEL, UnsafePickleError,
+                                       safe_load, to_numpy)
+
 #: Parent of each of SMPL's 24 joints (-1 for the root).
 SMPL_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16,
                 17, 18, 19, 20, 21)
@@ -75,125 +79,21 @@ _NEUTRAL_ONLY_FILES = ('neutral_smpl_with_cocoplus_reg.pkl', )
 PathType = Union[str, os.PathLike]
 
 
-class _ChumpyStandIn:
-    """Stand-in for any class of the ``chumpy`` package while unpickling.
-
-    chumpy's ``Ch`` objects pickle their ``__dict__``; the plain array value
-    is stored under ``'x'``. Derived nodes (e.g. ``chumpy.reordering.Select``)
-    keep their input under ``'a'`` and an index array. Only what is needed to
-    recover the value is interpreted; everything else is kept verbatim.
-    """
-
-    chumpy_path = 'chumpy.Ch'
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.__dict__['_state'] = {}
-
-    def __setstate__(self, state: Any) -> None:
-        if isinstance(state, tuple) and len(state) == 2:
-            # (dict_state, slot_state) as produced for objects with slots.
-            merged = dict(state[0] or {})
-            merged.update(state[1] or {})
-            state = merged
-        self.__dict__['_state'] = state if isinstance(state, dict) else {
-            'x': state
-        }
-
-    @property
-    def state(self) -> Dict[str, Any]:
-        """dict: The pickled state of the chumpy object."""
-        return self.__dict__.get('_state', {})
-
-    def to_array(self) -> np.ndarray:
-        """Recover the numerical value of the chumpy object.
-
-        Returns:
-            np.ndarray: The value of the node.
-
-        Raises:
-            ValueError: If the value cannot be recovered from the state.
-        """
-        state = self.state
-        cls_name = self.chumpy_path.rsplit('.', 1)[-1]
-        if 'x' in state:
-            return _to_numpy(state['x'])
-        if cls_name == 'Select' and 'a' in state and 'idxs' in state:
-            src = _to_numpy(state['a']).ravel()
-            out = src[np.asarray(state['idxs']).ravel()]
-            shape = state.get('preferred_shape')
-            return out.reshape(shape) if shape is not None else out
-        if cls_name == 'reshape' and 'a' in state and 'newshape' in state:
-            return _to_numpy(state['a']).reshape(state['newshape'])
-        if cls_name == 'transpose' and 'a' in state:
-            return np.transpose(_to_numpy(state['a']), state.get('axes'))
-        raise ValueError(
-            f'cannot recover an array from a pickled {self.chumpy_path} '
-            f'object (state keys: {sorted(state)})')
-
-
 def _to_numpy(value: Any) -> np.ndarray:
-    """Convert a loaded value (array, chumpy stand-in, sparse) to ndarray."""
-    if isinstance(value, _ChumpyStandIn):
-        return value.to_array()
-    if _is_sparse(value):
-        return _sparse_to_dense(value)
-    if hasattr(value, 'detach') and hasattr(value, 'cpu'):  # torch tensor
-        return value.detach().cpu().numpy()
-    return np.asarray(value)
-
-
-def _is_sparse(value: Any) -> bool:
-    return 'scipy.sparse' in type(value).__module__ or (
-        hasattr(value, 'tocsr') and hasattr(value, 'nnz'))
-
-
-def _sparse_to_dense(value: Any) -> np.ndarray:
-    """Densify a (possibly old-scipy pickled) sparse matrix."""
-    try:
+    """Convert a loaded value (array, chumpy / sparse stand-in of a pickle,
+    scipy sparse matrix, tensor) to an ndarray."""
+    if hasattr(value, 'toarray'):  # a real scipy.sparse matrix
         return np.asarray(value.toarray())
-    except Exception:  # attribute layout of an old scipy version
-        import scipy.sparse as sp
-        d = value.__dict__
-        shape = d.get('_shape', d.get('shape'))
-        fmt = d.get('format', type(value).__name__[:3])
-        if fmt in ('csc', 'csr') and 'indptr' in d:
-            cls = sp.csc_matrix if fmt == 'csc' else sp.csr_matrix
-            mat = cls((d['data'], d['indices'], d['indptr']), shape=shape)
-            return np.asarray(mat.toarray())
-        if 'row' in d and 'col' in d:
-            mat = sp.coo_matrix((d['data'], (d['row'], d['col'])), shape=shape)
-            return np.asarray(mat.toarray())
-        raise
-
-
-class _SMPLUnpickler(pickle.Unpickler):
-    """Unpickler mapping ``chumpy.*`` to stand-ins and old module paths."""
-
-    _stand_ins: Dict[str, type] = {}
-
-    def find_class(self, module: str, name: str) -> Any:
-        if module == 'chumpy' or module.startswith('chumpy.'):
-            path = f'{module}.{name}'
-            cls = self._stand_ins.get(path)
-            if cls is None:
-                cls = type(name, (_ChumpyStandIn, ), {'chumpy_path': path})
-                self._stand_ins[path] = cls
-            return cls
-        if module.startswith('scipy.sparse'):
-            import scipy.sparse as sp
-            if hasattr(sp, name):
-                return getattr(sp, name)
-        if module.startswith('numpy._core'):  # pickles written by numpy 2
-            module = 'numpy.core' + module[len('numpy._core'):]
-        return super().find_class(module, name)
+    return to_numpy(value)
 
 
 def _load_pickle(path: str) -> Dict[str, Any]:
-    with open(path, 'rb') as f:
-        try:
-            obj = _SMPLUnpickler(f, encoding='latin1').load()
-        except (pickle.UnpicklingError, EOFError) as e:
-            raise ValueError(f'{path} is not a readable pickle: {e}') from e
+    try:
+        obj = safe_load(path, SMPL_MODEL, encoding='latin1')
+    except UnsafePickleError:
+        raise
+    except (pickle.UnpicklingError, EOFError, ValueError) as e:
+        raise ValueError(f'{path} is not a readable pickle: {e}') from e
     if not isinstance(obj, dict):
         raise ValueError(f'{path} should hold a dict of SMPL arrays, '
                          f'got {type(obj).__name__}')

@@ -15,15 +15,12 @@ __all__ = ['converter_parser', 'conversion_meta', 'conversion_summary']
 
 def converter_parser(description: str,
                      src_help: str,
-                     unsafe_load: bool = False,
                      verify: bool = False) -> argparse.ArgumentParser:
     """``src`` / ``dst`` positionals and the optional common flags.
 
     Args:
         description (str): the script's description.
         src_help (str): help of ``src`` (which released file it reads).
-        unsafe_load (bool): add ``--unsafe-load`` (``torch.load`` with
-            ``weights_only=False``, for trusted files only).
         verify (bool): add ``--no-verify`` (skip the strict load of the
             written file into a freshly built module).
 
@@ -33,11 +30,6 @@ def converter_parser(description: str,
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument('src', help=src_help)
     parser.add_argument('dst', help='output mmlwgan checkpoint (.pth)')
-    if unsafe_load:
-        parser.add_argument(
-            '--unsafe-load',
-            action='store_true',
-            help='torch.load with weights_only=False (trusted files only)')
     if verify:
         parser.add_argument(
             '--no-verify',

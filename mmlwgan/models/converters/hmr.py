@@ -18,12 +18,13 @@ holds no body model) and are turned into an SMPL ``.npz`` instead.
 """
 import os
 import os.path as osp
-import pickle
 from collections import OrderedDict
 from typing import Any, Dict, Mapping, Optional, Union
 
 import numpy as np
 import torch
+
+from mmlwgan.utils.safe_pickle import load_torch_file
 from .utils import ConversionError, extract_state_dict
 
 __all__ = [
@@ -62,13 +63,7 @@ def load_raw_state_dict(
             raise FileNotFoundError(
                 f'checkpoint not found: {path!r} (mmlwgan never downloads '
                 'weights: give the path of a file you have)')
-        try:
-            data = torch.load(path, map_location='cpu', weights_only=True)
-        except pickle.UnpicklingError as e:
-            raise TypeError(
-                f'{path} holds more than tensors and is not loaded with '
-                f'weights_only=True ({e}); if you trust it, re-save its '
-                'state dict with torch.save(state_dict, path)') from e
+        data = load_torch_file(path)  # allow-listed: nothing in it runs
     else:
         data = src
     try:

@@ -116,25 +116,25 @@ def extract_state_dict(checkpoint: Mapping[str, Any],
     return OrderedDict(sd.items())
 
 
-def load_checkpoint_file(path: str,
-                         weights_only: bool = True
-                         ) -> 'OrderedDict[str, Tensor]':
-    """``torch.load`` a checkpoint on CPU and :func:`extract_state_dict` it.
+def load_checkpoint_file(path: str) -> 'OrderedDict[str, Tensor]':
+    """Read a checkpoint on CPU through the allow-listed loader
+    (:func:`mmlwgan.utils.safe_pickle.load_torch_file`: nothing the file
+    names runs) and :func:`extract_state_dict` it.
 
     Args:
         path (str): checkpoint file.
-        weights_only (bool): load with ``weights_only=True`` (no arbitrary
-            pickles). Defaults to True.
 
     Returns:
         OrderedDict[str, Tensor]: the state dict.
+
+    Raises:
+        ConversionError: the file is refused or holds no state dict.
     """
+    from mmlwgan.utils.safe_pickle import UnsafePickleError, load_torch_file
     try:
-        ckpt = torch.load(path, map_location='cpu', weights_only=weights_only)
-    except pickle.UnpicklingError as e:
-        raise ConversionError(
-            f'{path}: cannot be loaded with weights_only=True ({e}); if you '
-            'trust the file, load it with weights_only=False') from e
+        ckpt = load_torch_file(path)
+    except UnsafePickleError as e:
+        raise ConversionError(str(e)) from None
     return extract_state_dict(ckpt)
 
 

@@ -35,6 +35,7 @@ from torch import Tensor
 
 from mmlwgan.registry import MODELS
 from mmlwgan.utils import print_once_warning
+from mmlwgan.utils.safe_pickle import load_torch_file
 
 __all__ = ['VGG19', 'PerceptualLoss', 'load_state_dict_file',
            'VGG19_LAYER_IDS']
@@ -78,7 +79,7 @@ def load_state_dict_file(path: str) -> Dict[str, Tensor]:
         raise FileNotFoundError(
             f'pretrained weights file not found: {path!r}. mmlwgan never '
             'downloads weights: give the path of a file you have.')
-    data = torch.load(path, map_location='cpu', weights_only=True)
+    data = load_torch_file(path)
     for key in ('state_dict', 'model'):
         if isinstance(data, dict) and isinstance(data.get(key), dict):
             data = data[key]

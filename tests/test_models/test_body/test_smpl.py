@@ -17,6 +17,7 @@ from mmlwgan.models.body import (SMPL, SMPL_PARENTS, axis_angle_to_matrix,
                                  split_theta)
 from mmlwgan.registry import BODY_MODELS, MODELS
 from mmlwgan.testing import get_synthetic_smpl_path, make_synthetic_smpl
+from mmlwgan.utils.safe_pickle import UnsafePickleError
 
 CHUMPY_INSTALLED = importlib.util.find_spec('chumpy') is not None
 
@@ -142,12 +143,24 @@ def test_load_chumpy_pickle_without_chumpy(tmp_path):
 
 def test_load_unrecoverable_chumpy_names_key(tmp_path):
     raw = _raw_release_dict(make_synthetic_smpl())
-    bad = _DummyAdd()
+    bad = _DummyCh()
+    bad.__dict__.update(a=_ch(np.zeros(3)))  # a Ch without its value 'x'
+    raw['posedirs'] = bad
+    path = tmp_path / 'bad.pkl'
+    path.write_bytes(_dump_with_fake_chumpy(raw))
+    with pytest.raises(ValueError, match="'posedirs'.*chumpy.ch.Ch"):
+        load_smpl_model_data(path)
+
+
+def test_chumpy_class_outside_the_allow_list_is_refused(tmp_path):
+    raw = _raw_release_dict(make_synthetic_smpl())
+    bad = _DummyAdd()  # chumpy.ch_ops.add: no SMPL file holds one
     bad.__dict__.update(a=_ch(np.zeros(3)), b=_ch(np.ones(3)))
     raw['posedirs'] = bad
     path = tmp_path / 'bad.pkl'
     path.write_bytes(_dump_with_fake_chumpy(raw))
-    with pytest.raises(ValueError, match="'posedirs'.*chumpy.ch_ops.add"):
+    with pytest.raises(UnsafePickleError,
+                       match=r'bad\.pkl: refused .*chumpy\.ch_ops\.add'):
         load_smpl_model_data(path)
 
 
