@@ -15,7 +15,8 @@ from mmlwgan.models.converters.utils import (ConversionError,
 from mmlwgan.utils.checkpoint import load_checkpoint_tensors
 
 __all__ = ['init_model', 'load_model_weights', 'read_state_dict',
-           'ConfigError', 'CheckpointMismatchError']
+           'load_pretrained_init_cfgs', 'ConfigError',
+           'CheckpointMismatchError']
 
 #: Parts that never live in mmlwgan checkpoints (loaded from the user's own
 #: files; see ``LiquidWarpingGAN``) or are not needed for inference.
@@ -52,7 +53,74 @@ def _load_config(config: Union[str, os.PathLike, Config, dict],
         raise TypeError('config must be a file path, a Config or a dict, '
                         f'got {type(config).__name__}')
     if cfg_options:
+        _make_room_for_hmr_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
+    _complete_hmr_cfg(cfg)
+    use_synthetic_body_if_missing(cfg)
+    return cfg
+
+
+#: the HMR a model gets when options or a config give its weights without a
+#: ``type`` (``--cfg-options model.hmr.pretrained=PATH``): the release's
+#: (``HMR``'s defaults: ResNetV2-50, 3 iterations, frozen)
+DEFAULT_HMR_TYPE = 'HMR'
+
+
+def _make_room_for_hmr_options(cfg: Config, cfg_options: dict) -> None:
+    """``model.hmr.*`` options on a model whose ``hmr`` is None: start
+    from an empty HMR config (merging into None fails in mmengine)."""
+    model = cfg.get('model')
+    if not isinstance(model, dict) or model.get('hmr') is not None:
+        return
+    if any(str(k).startswith('model.hmr.') for k in cfg_options):
+        model['hmr'] = dict(type=DEFAULT_HMR_TYPE)
+
+
+def _complete_hmr_cfg(cfg: Config) -> None:
+    """An ``hmr`` dict without ``type`` (``hmr=dict(pretrained=PATH)`` or
+    ``--cfg-options model.hmr.pretrained=PATH`` on a config without HMR) is
+    the release's HMR with those settings."""
+    model = cfg.get('model')
+    hmr = model.get('hmr') if isinstance(model, dict) else None
+    if isinstance(hmr, dict) and 'type' not in hmr:
+        hmr['type'] = DEFAULT_HMR_TYPE
+
+
+#: where the synthetic body of ``synthetic_body = True`` configs is generated
+SYNTHETIC_BODY_DIR_ENV = 'MMLWGAN_SYNTHETIC_SMPL_DIR'
+
+
+def synthetic_body_dir() -> str:
+    """The folder of the generated synthetic body
+    (``$MMLWGAN_SYNTHETIC_SMPL_DIR`` or ``~/.cache/mmlwgan/synthetic_smpl``,
+    as ``demo/run_demo.py``)."""
+    return os.environ.get(SYNTHETIC_BODY_DIR_ENV) or osp.expanduser(
+        osp.join('~', '.cache', 'mmlwgan', 'synthetic_smpl'))
+
+
+def use_synthetic_body_if_missing(cfg: Config) -> Config:
+    """Point the body model of a model trained with the project's synthetic
+    body at a generated copy when its file is not there.
+
+    Configs whose top level says ``synthetic_body = True`` (the ``*-tiny_*``
+    synthetic configs, and so the bundled demo checkpoint's) were trained
+    with the synthetic SMPL-format body, which the project generates
+    deterministically: when ``model.body_model.model_path`` does not exist
+    (e.g. ``data/synthetic_iper/smpl_model.npz`` without the dataset), the
+    body is generated once into :func:`synthetic_body_dir` and used. An
+    existing file is always kept. Works in place; returns ``cfg``.
+    """
+    if not cfg.get('synthetic_body', False):
+        return cfg
+    model = cfg.get('model')
+    body = model.get('body_model') if isinstance(model, dict) else None
+    if not isinstance(body, dict):
+        return cfg
+    path = body.get('model_path')
+    if isinstance(path, (str, os.PathLike)) and osp.exists(os.fspath(path)):
+        return cfg
+    from mmlwgan.testing import get_synthetic_smpl_path
+    body['model_path'] = get_synthetic_smpl_path(synthetic_body_dir())
     return cfg
 
 
@@ -132,6 +200,46 @@ def compare_state_dicts(model_sd: Mapping[str, torch.Tensor],
     return missing, unexpected, shapes
 
 
+#: key prefixes of the original release's generator file (not converted)
+_RELEASE_GENERATOR_PREFIXES = ('bg_model.', 'src_model.', 'tsf_model.')
+_CONVERT_RELEASE_HINT = (
+    'tools/model_converters/convert_release.py RELEASE_ASSETS_DIR --out DIR '
+    'converts the release\'s files and writes DIR/lwgan.pth with '
+    'DIR/config.py')
+
+
+def _prefix_generator_only(
+        model_sd: Mapping[str, torch.Tensor],
+        ckpt: 'OrderedDict[str, torch.Tensor]',
+        checkpoint: str) -> 'OrderedDict[str, torch.Tensor]':
+    """A generator's own state dict (what ``convert_lwgan_generator.py``
+    writes: ``bg_net.*``, ``tsf_net.*``..., no ``generator.`` prefix) whose
+    keys are exactly the model generator's: load it into the generator."""
+    if any(k.startswith('generator.') for k in ckpt):
+        return ckpt
+    gen_keys = {k[len('generator.'):] for k in model_sd
+                if k.startswith('generator.')}
+    if not gen_keys or set(ckpt) != gen_keys:
+        return ckpt
+    print_log(f'{checkpoint}: generator weights without the `generator.` '
+              'prefix (a converted generator): loaded into the model\'s '
+              'generator', logger='current')
+    return OrderedDict(('generator.' + k, v) for k, v in ckpt.items())
+
+
+def _mismatch_hint(ckpt: Mapping[str, torch.Tensor]) -> str:
+    """What to do about a checkpoint that does not fit."""
+    if any(k.startswith(_RELEASE_GENERATOR_PREFIXES) for k in ckpt):
+        return ('It is a generator of the original release, not converted: '
+                + _CONVERT_RELEASE_HINT + '.')
+    if not any(k.startswith('generator.') for k in ckpt):
+        return ('It holds no `generator.` weights; a generator-only file '
+                'loads when its keys are exactly the config\'s generator\'s. '
+                'For the release\'s weights: ' + _CONVERT_RELEASE_HINT + '.')
+    return ('Use the config the checkpoint was trained with (for the '
+            'release\'s weights: ' + _CONVERT_RELEASE_HINT + ').')
+
+
 def load_model_weights(model: nn.Module, checkpoint: str,
                        where: str = 'the config') -> None:
     """Load a checkpoint into ``model``; every generator tensor must fit.
@@ -147,6 +255,7 @@ def load_model_weights(model: nn.Module, checkpoint: str,
     """
     ckpt = read_state_dict(checkpoint)
     model_sd = model.state_dict()
+    ckpt = _prefix_generator_only(model_sd, ckpt, checkpoint)
     missing, unexpected, shapes = compare_state_dicts(model_sd, ckpt)
     if missing or unexpected or shapes:
         parts = []
@@ -161,9 +270,7 @@ def load_model_weights(model: nn.Module, checkpoint: str,
                          f'checkpoint: {_first(unexpected)}')
         raise CheckpointMismatchError(
             f'checkpoint {checkpoint!r} does not fit the model of {where}: '
-            + '; '.join(parts) + '. Use the config the checkpoint was '
-            'trained with (or convert released weights with '
-            'tools/model_converters/).')
+            + '; '.join(parts) + '. ' + _mismatch_hint(ckpt))
     to_load = {k: v for k, v in ckpt.items() if k in model_sd}
     model.load_state_dict(to_load, strict=False)
     skipped = [k for k in model_sd
@@ -171,6 +278,108 @@ def load_model_weights(model: nn.Module, checkpoint: str,
     if skipped:
         print_log(f'{checkpoint}: no discriminator weights (not needed for '
                   'inference)', logger='current')
+
+
+def _pretrained_entries(init_cfg: Any) -> List[dict]:
+    if init_cfg is None:
+        return []
+    cfgs = [init_cfg] if isinstance(init_cfg, Mapping) else list(init_cfg)
+    return [c for c in cfgs
+            if isinstance(c, Mapping) and c.get('type') == 'Pretrained']
+
+
+def _load_into_submodule(module: nn.Module, name: str, checkpoint: str,
+                         prefix: Optional[str], where: str) -> None:
+    """Strictly load ``checkpoint`` (optionally its ``prefix.`` part, as
+    mmengine's ``PretrainedInit``) into ``model.<name>``; a whole model's
+    checkpoint is accepted too (its ``<name>.`` part is taken)."""
+    ckpt = read_state_dict(checkpoint)
+    own = module.state_dict()
+    if prefix:
+        prefix = prefix if prefix.endswith('.') else prefix + '.'
+    elif not any(k in own for k in ckpt) and any(
+            k.startswith(name + '.') for k in ckpt):
+        prefix = name + '.'
+    if prefix:
+        ckpt = OrderedDict((k[len(prefix):], v) for k, v in ckpt.items()
+                           if k.startswith(prefix))
+        if not ckpt:
+            raise CheckpointMismatchError(
+                f'{where}: checkpoint {checkpoint!r} has no key starting with '
+                f'{prefix!r}')
+    missing = [k for k in own if k not in ckpt]
+    unexpected = [k for k in ckpt if k not in own]
+    shapes = [f'{k}: checkpoint {tuple(ckpt[k].shape)} vs model '
+              f'{tuple(v.shape)}' for k, v in own.items()
+              if k in ckpt and tuple(ckpt[k].shape) != tuple(v.shape)]
+    if missing or unexpected or shapes:
+        parts = []
+        if shapes:
+            parts.append(f'{len(shapes)} shape mismatch(es): '
+                         f'{_first(shapes, 3)}')
+        if missing:
+            parts.append(f'{len(missing)} key(s) missing from the '
+                         f'checkpoint: {_first(missing)}')
+        if unexpected:
+            parts.append(f'{len(unexpected)} unexpected key(s) in the '
+                         f'checkpoint: {_first(unexpected)}')
+        hint = _mismatch_hint(ckpt) if name == 'generator' else (
+            'Use weights of this network (for the release\'s: '
+            + _CONVERT_RELEASE_HINT + ').')
+        raise CheckpointMismatchError(
+            f'{where}: checkpoint {checkpoint!r} does not fit model.{name}: '
+            + '; '.join(parts) + '. ' + hint)
+    module.load_state_dict(ckpt, strict=True)
+
+
+def load_pretrained_init_cfgs(model: nn.Module) -> List[str]:
+    """Load the weights of every ``init_cfg=dict(type='Pretrained',
+    checkpoint=PATH[, prefix=...])`` of ``model`` and its sub-modules.
+
+    mmengine applies them in ``init_weights()``, which training runs but
+    inference does not; here they are loaded through mmlwgan's allow-listed
+    reader, strictly (a file that does not fit raises, naming the keys).
+    On the model itself the checkpoint is a model checkpoint (as
+    ``--checkpoint``); on a sub-module (e.g. ``model.generator``) it is that
+    network's own state dict, or a model checkpoint holding it.
+
+    Returns:
+        list[str]: names of the modules loaded (``''`` for the model).
+
+    Raises:
+        ConfigError: a ``Pretrained`` entry without a local checkpoint path.
+        FileNotFoundError / CheckpointMismatchError: as
+            :func:`load_model_weights`.
+    """
+    loaded = []
+    for name, module in model.named_modules():
+        for entry in _pretrained_entries(getattr(module, 'init_cfg', None)):
+            where = f"init_cfg of model{'.' + name if name else ''}"
+            path = entry.get('checkpoint')
+            if not path:
+                raise ConfigError(f"{where}: dict(type='Pretrained') needs "
+                                  'checkpoint=PATH')
+            path = os.fspath(path)
+            if '://' in path:
+                raise ConfigError(
+                    f'{where}: {path!r} is a URL; mmlwgan never downloads '
+                    'weights: give the path of a file you have')
+            if not osp.isfile(path):
+                raise FileNotFoundError(
+                    f'{where}: checkpoint file {path!r} does not exist '
+                    '(mmlwgan never downloads weights)')
+            if name == '':
+                if entry.get('prefix'):
+                    raise ConfigError(
+                        f"{where}: `prefix` is not supported on the model's "
+                        'own init_cfg; put the init_cfg on the sub-module')
+                load_model_weights(model, path, where)
+            else:
+                _load_into_submodule(module, name, path, entry.get('prefix'),
+                                     where)
+            print_log(f'{where}: loaded {path}', logger='current')
+            loaded.append(name)
+    return loaded
 
 
 def init_model(config: Union[str, os.PathLike, Config, dict],
@@ -219,10 +428,27 @@ def init_model(config: Union[str, os.PathLike, Config, dict],
         where = 'the config'
     _check_model_type(cfg, where)
     model_cfg = copy.deepcopy(cfg.model)
-    model_cfg.pop('pretrained', None)
+    pretrained = model_cfg.pop('pretrained', None)
     model = MODELS.build(model_cfg)
+    # every way of giving weights loads them or fails: init_cfg
+    # Pretrained entries (mmengine applies them in init_weights(), which
+    # inference never calls), the model's `pretrained`, then `checkpoint`
+    loaded = load_pretrained_init_cfgs(model)
+    if pretrained:
+        load_model_weights(model, os.fspath(pretrained),
+                           f'{where} (model.pretrained)')
     if checkpoint is not None:
         load_model_weights(model, os.fspath(checkpoint), where)
+    if (checkpoint is None and not pretrained
+            and not any(n == '' or n == 'generator'
+                        or n.startswith('generator.') for n in loaded)):
+        from mmlwgan.utils import print_once_warning
+        print_once_warning(
+            f'init_model: no weights for the generator of {where} (no '
+            'checkpoint, no init_cfg=dict(type=\'Pretrained\', ...)): it is '
+            'randomly initialised and its output is noise. Give a checkpoint '
+            '(for the release\'s weights: ' + _CONVERT_RELEASE_HINT + ').',
+            key='mmlwgan.init_model.random_generator')
     model.cfg = cfg
     model.to(device)
     model.eval()

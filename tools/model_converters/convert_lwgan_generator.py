@@ -5,8 +5,16 @@ Reads the ICCV release's generator weights (``net_epoch_30_id_G.pth``: a raw
 state dict; ``'state_dict'`` / ``'model'`` wrappers and DataParallel's
 ``'module.'`` prefixes are handled), renames the keys, checks them strictly
 against the released architecture and writes ``{'meta': ..., 'state_dict':
-...}`` atomically. Load it with ``init_cfg=dict(type='Pretrained',
-checkpoint=OUT)`` or ``load_checkpoint``.
+...}`` atomically, with the generator's own keys (``bg_net.*``, ...; no
+``generator.`` prefix). Give it to a model with ``--checkpoint OUT`` /
+``init_model(cfg, OUT)`` (a generator-only file is recognised and loaded into
+the generator) or ``model.generator.init_cfg=dict(type='Pretrained',
+checkpoint=OUT)`` (loaded by ``init_model`` and by training); either loads
+every tensor or fails naming the keys.
+
+For the whole release (generator, discriminator, HMR and its SMPL, UV
+mapper, SphereFace, and a config that runs as is) use
+``tools/model_converters/convert_release.py`` instead.
 
 Example::
 

@@ -292,6 +292,14 @@ def load_uv_mapping(mapping: Union[str, np.ndarray, Dict],
     """
     is_obj = False
     if isinstance(mapping, str):
+        if not osp.isfile(mapping):
+            raise FileNotFoundError(
+                f'UV mapping file {mapping!r} does not exist. It is the '
+                "Liquid Warping GAN release's assets/pretrains/mapper.txt "
+                '(in its pretrains.zip): put it there, or run '
+                'tools/model_converters/convert_release.py RELEASE_ASSETS_DIR '
+                '--out DIR, which copies it and writes DIR/config.py with '
+                'every path filled in')
         ext = osp.splitext(mapping)[1].lower()
         if ext == '.npz':
             with np.load(mapping) as data:
