@@ -906,7 +906,6 @@ class ReleaseBaseline:
 
     def flows(self, frags) -> Tensor:
         """(N, S, H, W, 2) flows to the sources, per-sample loop."""
-        from mmlwgan.models.flows import convert_grid_align_corners
         inf, enc = self.inf, self.enc
         src_ndc, vis = enc['ndc'], enc['visible']
         N = frags.face_idx.shape[0]
@@ -918,8 +917,6 @@ class ReleaseBaseline:
                 src_ndc[s:s + 1].expand(N, -1, -1),
                 None if vis is None else vis[s:s + 1].expand(N, -1),
                 inf.model.flow_composer.bg_value)
-            if inf.model.align_corners:
-                fl = convert_grid_align_corners(fl, to_align_corners=True)
             out.append(fl)
         return torch.stack(out, 1)
 

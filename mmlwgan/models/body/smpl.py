@@ -207,7 +207,8 @@ class SMPL(nn.Module):
         self.register_buffer('joint_regressor_extra', regressor)
         # Optional per-face data of the model file, kept as buffers.
         for key, dtype in (('face_uv', torch.float32),
-                           ('face_part_labels', torch.long)):
+                           ('face_part_labels', torch.long),
+                           ('vt', torch.float32), ('ft', torch.long)):
             value = data.get(key)
             self.register_buffer(
                 key, None if value is None else torch.as_tensor(

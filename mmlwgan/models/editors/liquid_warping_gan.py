@@ -26,8 +26,8 @@ from torch import Tensor, nn
 
 from mmlwgan.registry import BODY_MODELS, MODELS
 from ..body import split_theta, weak_perspective_project
-from ..flows import FlowComposer, convert_grid_align_corners, lwgan_masks
-from ..renderers import uv_cond_map
+from ..flows import FlowComposer, lwgan_masks
+from ..renderers import release_face_uv, uv_cond_map
 
 ModelCfg = Optional[Union[dict, nn.Module]]
 
@@ -42,6 +42,59 @@ def set_requires_grad(module: Optional[nn.Module], flag: bool) -> None:
     if module is not None:
         for p in module.parameters():
             p.requires_grad_(flag)
+
+
+#: ``'release'``: T at ``align_corners=False`` pixel centres, sampled with
+#: ``align_corners=True`` (the released code, which computes T with
+#: neural_renderer's centres ``(2i + 1 - W) / W`` and then samples it with
+#: plain ``F.grid_sample``, i.e. ``align_corners=True`` under the torch 1.2 it
+#: ran on: every read lands up to half a pixel away from the point T names,
+#: a magnification by ``W / (W - 1)`` about the image centre; the released
+#: weights were trained on exactly that). ``'consistent'``: both sides
+#: ``align_corners=False``: reads land where T says.
+FLOW_CONVENTIONS = ('release', 'consistent')
+
+
+def resolve_flow_convention(convention: Optional[str],
+                            fusion_align_corners: Optional[bool]) -> str:
+    """The model's flow convention from its argument and its generator.
+
+    Args:
+        convention (str, optional): ``'release'``, ``'consistent'`` or None.
+        fusion_align_corners (bool, optional): the generator's fusion
+            blocks' ``align_corners`` (None: no feature warping).
+
+    Returns:
+        str: one of :data:`FLOW_CONVENTIONS`.
+
+    Raises:
+        ValueError: unknown name, or one that contradicts the fusion blocks.
+    """
+    if convention is None:
+        return 'release' if fusion_align_corners else 'consistent'
+    if convention not in FLOW_CONVENTIONS:
+        raise ValueError(f'flow_convention must be one of {FLOW_CONVENTIONS}'
+                         f', got {convention!r}')
+    if fusion_align_corners is not None and \
+            fusion_align_corners != (convention == 'release'):
+        raise ValueError(
+            f"flow_convention={convention!r} but the generator's fusion "
+            f'blocks use align_corners={fusion_align_corners}: the '
+            "'release' convention needs align_corners=True, 'consistent' "
+            'needs False')
+    return convention
+
+
+def _release_face_uv_of(body_model: nn.Module) -> Optional[Tensor]:
+    """(F, 2) per-face UV by the release's rule (midpoint of the first UV
+    edge) when the body model file has per-vertex UVs, else None."""
+    vt = getattr(body_model, 'vt', None)
+    ft = getattr(body_model, 'ft', None)
+    if vt is None or ft is None:
+        return None
+    return torch.as_tensor(
+        release_face_uv(vt.cpu().numpy(), ft.cpu().numpy()),
+        dtype=torch.float32)
 
 
 EXTERNAL_PREFIXES = ('body_model.', 'hmr.', 'perceptual_loss.', 'face_loss.')
@@ -80,13 +133,20 @@ class LiquidWarpingGAN(BaseModel):
         hmr (dict, optional): a body-mesh-recovery network (frozen), used at
             inference when SMPL parameters are not given.
         use_visibility (bool): drop target pixels whose face no source shows.
-        align_corners (bool, optional): grid convention of all warps. False
-            for models trained here; True to run the released weights, which
-            were trained with torch 1.2's ``align_corners=True`` sampling (the
-            flow is converted so the same source pixels are read). None (the
-            default) takes the generator's fusion blocks' setting
-            (``fusion_align_corners``), or False for generators without
-            feature warping; an explicit value must agree with it.
+        flow_convention (str, optional): how the flow T is sampled, by the
+            I_syn warp and by the generator's feature warps (one setting for
+            both, see :data:`FLOW_CONVENTIONS`). ``'release'``: T is
+            computed at ``align_corners=False`` pixel centres and sampled with
+            ``align_corners=True``, unconverted, as in the released code
+            (the world the released weights were trained in);
+            ``'consistent'``: both sides ``align_corners=False`` (new
+            models). None (the default) follows the generator's fusion
+            blocks (``fusion_align_corners`` True: ``'release'``), or
+            ``'consistent'`` for generators without feature warping; an
+            explicit value must agree with the fusion blocks. ``'release'``
+            also culls back faces as the release's renderer does and, when
+            the body model file has per-vertex UVs, builds the UV condition
+            map with the release's per-face rule.
         ft_kernel (int): erosion of the attention targets. Defaults to 3.
         bg_kernel (int): erosion of the background input. Defaults to 15.
         data_preprocessor (dict): defaults to ``LWGANDataPreprocessor``.
@@ -107,7 +167,7 @@ class LiquidWarpingGAN(BaseModel):
                  gan_loss: ModelCfg = None,
                  hmr: ModelCfg = None,
                  use_visibility: bool = False,
-                 align_corners: Optional[bool] = None,
+                 flow_convention: Optional[str] = None,
                  ft_kernel: int = 3,
                  bg_kernel: int = 15,
                  data_preprocessor: Optional[dict] = None,
@@ -124,6 +184,7 @@ class LiquidWarpingGAN(BaseModel):
         self.flow_composer = FlowComposer(rasterizer,
                                           use_visibility=use_visibility)
         self.cond_encoder = _build(cond_encoder)
+        self._release_face_uv = None
         if self.cond_encoder is None and getattr(
                 self.body_model, 'face_uv', None) is None:
             raise ValueError(
@@ -141,15 +202,14 @@ class LiquidWarpingGAN(BaseModel):
         # leaves them alone.
         set_requires_grad(self.body_model, False)
         set_requires_grad(self.hmr, False)
-        gen_ac = getattr(self.generator, 'fusion_align_corners', None)
-        if align_corners is None:
-            align_corners = bool(gen_ac) if gen_ac is not None else False
-        elif gen_ac is not None and gen_ac != align_corners:
-            raise ValueError(
-                f'align_corners={align_corners} but the generator\'s fusion '
-                f'blocks use align_corners={gen_ac}: set both alike (True '
-                'for the released weights, False for new models)')
-        self.align_corners = align_corners
+        self.flow_convention = resolve_flow_convention(
+            flow_convention,
+            getattr(self.generator, 'fusion_align_corners', None))
+        #: ``grid_sample`` convention of every warp of the flow T
+        self.align_corners = self.flow_convention == 'release'
+        if self.align_corners:
+            self.flow_composer.rasterizer.cull_backfaces = True
+            self._release_face_uv = _release_face_uv_of(self.body_model)
         self.ft_kernel = ft_kernel
         self.bg_kernel = bg_kernel
         # Pretrained frozen networks and the body model are loaded from the
@@ -164,7 +224,10 @@ class LiquidWarpingGAN(BaseModel):
     def _cond(self, fragments) -> Tensor:
         if self.cond_encoder is not None:
             return self.cond_encoder(fragments)
-        return uv_cond_map(fragments, self.body_model.face_uv)
+        face_uv = self._release_face_uv
+        if face_uv is None:
+            face_uv = self.body_model.face_uv
+        return uv_cond_map(fragments, face_uv.to(fragments.bary.device))
 
     def _mesh(self, theta: Tensor,
               shape: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
@@ -197,8 +260,8 @@ class LiquidWarpingGAN(BaseModel):
                 target's own shape (training, self-imitation).
 
         Returns:
-            dict[str, Tensor]: ``flow`` (B, S, H, W, 2) in the model's grid
-            convention, ``src_cond`` (B, S, 3, H, W), ``tgt_cond``
+            dict[str, Tensor]: ``flow`` (B, S, H, W, 2) (``align_corners=
+            False`` pixel centres; sampled per :attr:`flow_convention`), ``src_cond`` (B, S, 3, H, W), ``tgt_cond``
             (B, 3, H, W), ``src_body`` (B, S, 1, H, W), ``tgt_body``
             (B, 1, H, W), masks ``src_bg_mask`` / ``src_fg_mask`` /
             ``bg_input_mask`` (B, S, 1, H, W) and ``tgt_bg_mask``
@@ -211,10 +274,7 @@ class LiquidWarpingGAN(BaseModel):
         faces = self.body_model.faces
         geo = self.flow_composer(
             src_verts.reshape(B, S, *src_verts.shape[1:]), tgt_verts, faces)
-        flow = geo['flow']
-        if self.align_corners:
-            flow = convert_grid_align_corners(
-                flow.flatten(0, 1), to_align_corners=True).view_as(flow)
+        flow = geo['flow']  # sampled as is in both conventions
         src_cond = self._cond(geo['src_fragments'])
         tgt_cond = self._cond(geo['tgt_fragments'])
         src_body = geo['src_body']  # (B, S, 1, H, W)
@@ -350,8 +410,10 @@ class LiquidWarpingGAN(BaseModel):
                                                      geo['tgt_cond'])
                 d_loss, d_log = self.parse_losses(d_losses)
             d_optim.update_params(d_loss)
+            # d_log's own 'loss' (D's total) must not replace G's
+            total = log_vars['loss'] + d_log['loss']
             log_vars.update(d_log)
-            log_vars['loss'] = log_vars['loss'] + d_log['loss']
+            log_vars['loss'] = total
         return log_vars
 
     def forward(self,

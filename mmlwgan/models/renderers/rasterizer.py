@@ -2,6 +2,7 @@
 """The configurable mesh rasterizer module."""
 from typing import Optional, Sequence, Union
 
+import torch
 import torch.nn as nn
 from torch import Tensor
 
@@ -28,9 +29,10 @@ class MeshRasterizer(nn.Module):
     in ``[-1, 1]`` as in ``F.grid_sample(align_corners=False)`` (pixel
     ``(i, j)`` has its centre at ``((2 j + 1) / W - 1, (2 i + 1) / H - 1)``),
     ``z`` larger = farther. The nearest face wins, ties go to the smaller
-    face index, back faces are not culled, degenerate faces never cover, and
-    barycentrics are screen-space (no perspective correction), see
-    :mod:`mmlwgan.models.renderers.torch_backend` for the exact rules.
+    face index, back faces are kept unless ``cull_backfaces``, degenerate
+    faces never cover, and barycentrics are screen-space (no perspective
+    correction), see :mod:`mmlwgan.models.renderers.torch_backend` for the
+    exact rules.
 
     Args:
         image_size (int | Sequence[int]): ``H = W`` or ``(H, W)``.
@@ -48,6 +50,13 @@ class MeshRasterizer(nn.Module):
         bin_size (int, optional): pytorch3d backend: bin size (``None``:
             pytorch3d's heuristic, ``0``: naive).
         max_faces_per_bin (int, optional): pytorch3d backend: per-bin budget.
+        cull_backfaces (bool): drop faces seen from behind, as the release's
+            neural_renderer does: with ``y`` down, a face ``(v0, v1, v2)``
+            is a back face when ``(x1 - x0) (y2 - y0) - (y1 - y0) (x2 - x0)``
+            is positive (its vertices run clockwise as seen on the screen;
+            SMPL's outward-facing triangles seen from the front run
+            counter-clockwise). Face indices are unchanged. Defaults to
+            False.
 
     Examples:
         >>> import torch
@@ -67,7 +76,8 @@ class MeshRasterizer(nn.Module):
                  eps: float = 1e-7,
                  degenerate_eps: float = 1e-12,
                  bin_size: Optional[int] = None,
-                 max_faces_per_bin: Optional[int] = None) -> None:
+                 max_faces_per_bin: Optional[int] = None,
+                 cull_backfaces: bool = False) -> None:
         super().__init__()
         if backend not in BACKENDS:
             raise ValueError(
@@ -83,6 +93,7 @@ class MeshRasterizer(nn.Module):
         self.degenerate_eps = float(degenerate_eps)
         self.bin_size = bin_size
         self.max_faces_per_bin = max_faces_per_bin
+        self.cull_backfaces = bool(cull_backfaces)
 
     def forward(self, verts_ndc: Tensor, faces: Tensor) -> Fragments:
         """Rasterize.
@@ -97,6 +108,8 @@ class MeshRasterizer(nn.Module):
             ``bary (B, H, W, 3)`` and ``depth (B, H, W)`` (``+inf``
             background).
         """
+        if self.cull_backfaces:
+            faces = cull_back_faces(verts_ndc, faces)
         if self.backend == 'pytorch3d':
             return rasterize_meshes_pytorch3d(
                 verts_ndc,
@@ -113,4 +126,30 @@ class MeshRasterizer(nn.Module):
             degenerate_eps=self.degenerate_eps)
 
     def extra_repr(self) -> str:
-        return f'image_size={self.image_size}, backend={self.backend!r}'
+        return (f'image_size={self.image_size}, backend={self.backend!r}, '
+                f'cull_backfaces={self.cull_backfaces}')
+
+
+def cull_back_faces(verts_ndc: Tensor, faces: Tensor) -> Tensor:
+    """Per-mesh faces with the back faces' rows set to ``-1`` (ignored by
+    the rasterizers; the other rows keep their index).
+
+    Args:
+        verts_ndc (Tensor): ``(B, V, 3)`` NDC vertices, ``y`` down.
+        faces (Tensor): ``(F, 3)`` or ``(B, F, 3)`` long.
+
+    Returns:
+        Tensor: ``(B, F, 3)`` long.
+    """
+    B = verts_ndc.shape[0]
+    if faces.dim() == 2:
+        faces = faces.unsqueeze(0).expand(B, -1, -1)
+    idx = faces.clamp(0, verts_ndc.shape[1] - 1)
+    tri = torch.gather(
+        verts_ndc[..., :2].unsqueeze(1).expand(-1, faces.shape[1], -1, -1),
+        2, idx.unsqueeze(-1).expand(-1, -1, -1, 2))  # (B, F, 3, 2)
+    e1 = tri[:, :, 1] - tri[:, :, 0]
+    e2 = tri[:, :, 2] - tri[:, :, 0]
+    cross = e1[..., 0] * e2[..., 1] - e1[..., 1] * e2[..., 0]
+    return torch.where((cross > 0).unsqueeze(-1), torch.full_like(faces, -1),
+                       faces)

@@ -149,12 +149,21 @@ def test_ablation_baselines_train(synthetic_smpl_npz, batch, name):
     assert samples[0].pred_img.shape == (3, SIZE, SIZE)
 
 
-def test_align_corners_must_agree(synthetic_smpl_npz):
+def test_flow_convention_follows_the_fusion_blocks(synthetic_smpl_npz):
     cfg = tiny_model_cfg(synthetic_smpl_npz)
+    consistent = MODELS.build(copy.deepcopy(cfg))
+    assert consistent.flow_convention == 'consistent'
+    assert not consistent.align_corners
+    assert not consistent.flow_composer.rasterizer.cull_backfaces
     cfg['generator']['fusion']['align_corners'] = True
-    assert MODELS.build(copy.deepcopy(cfg)).align_corners is True
-    with pytest.raises(ValueError, match='align_corners'):
-        MODELS.build(dict(cfg, align_corners=False))
+    release = MODELS.build(copy.deepcopy(cfg))
+    assert release.flow_convention == 'release' and release.align_corners
+    assert release.flow_composer.rasterizer.cull_backfaces  # as the release
+    assert MODELS.build(dict(cfg, flow_convention='release')).align_corners
+    with pytest.raises(ValueError, match="'consistent' needs False"):
+        MODELS.build(dict(cfg, flow_convention='consistent'))
+    with pytest.raises(ValueError, match="flow_convention must be one of"):
+        MODELS.build(dict(cfg, flow_convention='torch12'))
 
 
 def test_checkpoint_excludes_external_networks(synthetic_smpl_npz):
@@ -166,3 +175,31 @@ def test_checkpoint_excludes_external_networks(synthetic_smpl_npz):
     other.load_state_dict(sd, strict=True)
     for k, v in other.state_dict().items():
         assert torch.equal(v, sd[k])
+
+
+def test_release_convention_uses_the_release_face_uv_rule(
+        synthetic_smpl_npz, batch):
+    """'release' builds the UV condition map with the release's per-face
+    point (midpoint of the first UV edge), 'consistent' with the body
+    file's own ``face_uv``."""
+    from mmlwgan.models.body import load_smpl_model_data
+    data = load_smpl_model_data(synthetic_smpl_npz)
+    corners = torch.as_tensor(data['vt'])[torch.as_tensor(data['ft'])]
+    midpoint = 0.5 * (corners[:, 0] + corners[:, 1])
+    assert not torch.allclose(midpoint.float(),
+                              torch.as_tensor(data['face_uv']).float())
+    cfg = tiny_model_cfg(synthetic_smpl_npz)
+    inputs = MODELS.build(copy.deepcopy(cfg)).data_preprocessor(
+        copy.deepcopy(batch))['inputs']
+    for convention, face_uv in (('consistent', data['face_uv']),
+                                ('release', midpoint)):
+        cfg['generator']['fusion']['align_corners'] = convention == 'release'
+        model = MODELS.build(copy.deepcopy(cfg))
+        geo = model.compute_geometry(inputs['src_smpl'], inputs['tgt_smpl'])
+        frags = model.flow_composer.rasterizer(
+            model._mesh(inputs['tgt_smpl'])[0], model.body_model.faces)
+        body = frags.face_idx >= 0
+        expected = torch.as_tensor(face_uv).float()[frags.face_idx[body]]
+        got = geo['tgt_cond'].permute(0, 2, 3, 1)[body]
+        torch.testing.assert_close(got[:, :2], expected)
+        assert torch.all(got[:, 2] == 0)

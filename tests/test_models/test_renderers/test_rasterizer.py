@@ -252,7 +252,7 @@ def test_registry_and_module():
     ref = rasterize_meshes_torch(verts, faces, (20, 30))
     assert torch.equal(frags.face_idx, ref.face_idx)
     assert frags.image_size == (20, 30)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match='backend must be one of'):
         MeshRasterizer(8, backend='opengl')
     if not pytorch3d_available():
         assert MeshRasterizer(8, backend='auto').backend == 'torch'
@@ -313,3 +313,37 @@ def test_pytorch3d_backend_matches_torch():
             p3d.bary[hit], ours.bary[hit], atol=1e-4, rtol=0)
         torch.testing.assert_close(
             p3d.depth[hit], ours.depth[hit], atol=1e-4, rtol=0)
+
+
+def test_back_face_culling_drops_clockwise_faces():
+    """The release's renderer draws a face whose vertices run
+    counter-clockwise as seen on the screen and drops the other winding;
+    indices stay."""
+    # top-left, top-right, bottom-left: clockwise on a y-down screen
+    tri = torch.tensor([[-0.9, -0.9, 1.], [0.9, -0.9, 1.], [-0.9, 0.9, 1.]])
+    verts = torch.cat([tri, tri + torch.tensor([0., 0., 1.])])[None]
+    faces = torch.tensor([[0, 1, 2], [3, 5, 4]])  # near clockwise, far not
+    plain = MeshRasterizer(8)(verts, faces)
+    culled = MeshRasterizer(8, cull_backfaces=True)(verts, faces)
+    assert (plain.face_idx == 0).any()  # the nearer face wins without culling
+    covered = plain.face_idx >= 0
+    assert torch.all(culled.face_idx[covered] == 1)
+    assert torch.all(culled.face_idx[~covered] == -1)
+
+
+def test_back_face_culling_leaves_a_closed_body_unchanged(tmp_path):
+    """On a closed, outward-wound body only hidden faces are back faces:
+    culling changes no visible face (and a wrong sign would change all)."""
+    from mmlwgan.models.body import SMPL, weak_perspective_project
+    from mmlwgan.testing import get_synthetic_smpl_path
+    smpl = SMPL(model_path=get_synthetic_smpl_path(str(tmp_path)))
+    pose = torch.zeros(2, 72)
+    pose[1, 1], pose[1, 50] = 2.5, -1.0  # turned round, an arm bent
+    verts = weak_perspective_project(
+        smpl(pose, torch.zeros(2, 10))['vertices'],
+        torch.tensor([[0.9, 0., 0.1]] * 2))
+    plain = MeshRasterizer(48)(verts, smpl.faces)
+    culled = MeshRasterizer(48, cull_backfaces=True)(verts, smpl.faces)
+    assert (plain.face_idx >= 0).sum() > 300
+    assert torch.equal(culled.face_idx, plain.face_idx)
+    torch.testing.assert_close(culled.bary, plain.bary)
