@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 
 from mmlwgan.apis import (AppearanceTransferInferencer,
@@ -274,13 +275,22 @@ def test_imitation_with_other_generators(setup, name, synthetic_smpl_npz):
                      front_warp=True)
     assert len(res['frames']) == 5
     assert res['frames'][0].shape == (SIZE, SIZE, 3)
-    # whatever the grid convention, the flows read the right pixels
+    # identity target: the flows read the source's pixels in the
+    # 'consistent' convention, the release's read positions (the pixel-centre
+    # grid sampled with align_corners=True) in the 'release' one
     state = inferencer.prepare_sources(setup['src'], setup['src_theta'])
     ndc, _ = inferencer.project(state.theta)
     out = inferencer.decode(inferencer.encode_sources(state), ndc)
     body = out['fragments'].face_idx[0] >= 0
+    expected = state.imgs[0]
+    if model.flow_convention == 'release':
+        H, W = expected.shape[-2:]
+        ys = (2 * torch.arange(H) + 1) / H - 1
+        xs = (2 * torch.arange(W) + 1) / W - 1
+        grid = torch.stack(torch.meshgrid(xs, ys, indexing='xy'), -1)[None]
+        expected = F.grid_sample(expected[None], grid, align_corners=True)[0]
     torch.testing.assert_close(out['warped'][0][:, body],
-                               state.imgs[0][:, body], atol=1e-4, rtol=0)
+                               expected[:, body], atol=1e-4, rtol=0)
 
 
 def test_hmr_path_and_person_crop(setup, synthetic_smpl_npz):

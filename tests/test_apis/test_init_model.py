@@ -96,7 +96,8 @@ def test_checkpoint_that_does_not_fit(files):
     torch.save({'state_dict': other.state_dict()}, path)
     first = next(k for k, v in files['state'].items()
                  if tuple(v.shape) != tuple(other.state_dict()[k].shape))
-    with pytest.raises(CheckpointMismatchError) as err:
+    with pytest.raises(CheckpointMismatchError,
+                       match='does not fit the model of config') as err:
         init_model(files['cfg_path'], path)
     msg = str(err.value)
     assert 'does not fit the model of config' in msg
@@ -109,7 +110,8 @@ def test_checkpoint_that_does_not_fit(files):
     state['generator.extra_head.weight'] = torch.zeros(1)
     path = str(files['root'] / 'partial.pth')
     torch.save({'state_dict': state}, path)
-    with pytest.raises(CheckpointMismatchError) as err:
+    with pytest.raises(CheckpointMismatchError,
+                       match='does not fit the model of config') as err:
         init_model(files['cfg_path'], path)
     msg = str(err.value)
     assert '2 key(s) missing from the checkpoint: ' + dropped[0] in msg

@@ -110,11 +110,12 @@ def test_ssim_against_skimage_if_available():
 
 def test_ssim_errors():
     a, b = _rand_pair()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match='Images differ in shape'):
         ssim(a, b[:-1])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match='smaller than the 7 x 7 SSIM'):
         ssim(a[:5, :5], b[:5, :5])  # smaller than the window
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError,
+                       match='multichannel=False needs single-channel'):
         ssim(a, b, multichannel=False)
 
 
@@ -264,7 +265,7 @@ def test_inception_score_confident_even_classes():
     # confident but all the same class -> 1
     assert inception_score(np.tile(np.eye(k)[:1], (6, 1)))[0] == \
         pytest.approx(1.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match='into 13 splits'):
         inception_score(probs, splits=13)
 
 
@@ -298,5 +299,5 @@ def test_feature_stats():
     np.testing.assert_allclose(sigma, np.cov(feats, rowvar=False))
     mu_t, sigma_t = feature_stats(torch.from_numpy(feats))
     np.testing.assert_allclose(sigma_t, sigma)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match='At least two samples'):
         feature_stats(feats[:1])

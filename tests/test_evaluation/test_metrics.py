@@ -171,7 +171,8 @@ def test_lpips_missing_key_is_a_clear_error(tmp_path):
     torch.save(sd, str(path))
     with pytest.raises(PretrainedKeyError, match='lin0.model.1.weight'):
         LPIPSMetric(pretrained=str(path))
-    with pytest.raises(KeyError):  # PretrainedKeyError is a KeyError
+    # PretrainedKeyError is a KeyError
+    with pytest.raises(KeyError, match='lin0.model.1.weight'):
         LPIPSNet(pretrained=str(path))
     with pytest.raises(FileNotFoundError, match='downloads nothing'):
         LPIPSNet(pretrained=str(tmp_path / 'absent.pth'))

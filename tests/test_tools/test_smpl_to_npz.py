@@ -55,7 +55,7 @@ def test_convert_round_trip(release_pkl, tmp_path):
 
 def test_convert_missing_input(tmp_path):
     cli = _load_cli()
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match='nope.pkl'):
         cli.main([str(tmp_path / 'nope.pkl'), str(tmp_path / 'x.npz')])
 
 

@@ -118,9 +118,9 @@ def test_preact_bottleneck_matches_manual(in_ch, mid, stride):
 
 
 def test_resnet_v2_bad_args():
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match='invalid depth 18 for ResNetV2'):
         ResNetV2(depth=18)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r'out_indices should be in \[0, 4\)'):
         ResNetV2(depth=50, out_indices=(4, ))
 
 
@@ -159,9 +159,9 @@ def test_regressor_iterations_add_deltas():
     reg.train()
     a, b = reg(feat)[-1], reg(feat)[-1]
     assert not torch.allclose(a, b)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r'feat should be \(B, '):
         reg(torch.randn(3, 8))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match='mean_theta should have 85 values'):
         IterativeRegressor(mean_theta=[0.0] * 10)
 
 
@@ -255,10 +255,11 @@ def test_hmr_pretrained_loading(tmp_path):
     torch.save(release, path2)
     assert same(tiny_hmr(pretrained=path2), src)
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError,
+                       match='give the pretrained HMR weights once'):
         tiny_hmr(pretrained=path,
                  init_cfg=dict(type='Pretrained', checkpoint=path2))
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
         tiny_hmr(pretrained=str(tmp_path / 'missing.pth'))
 
 
@@ -310,7 +311,8 @@ def test_prepare_hmr_inputs():
     assert torch.equal(prepare_hmr_inputs(x), x)
     assert prepare_hmr_inputs(torch.rand(3, 100, 100)).shape == (1, 3, 224,
                                                                  224)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError,
+                       match='numpy images should be uint8 RGB'):
         prepare_hmr_inputs(np.zeros((10, 10, 3), np.float32))
 
 

@@ -110,7 +110,8 @@ def test_convert_hmr_strict_load(release_state_dict):
         ('module.' + k, v) for k, v in release_state_dict.items()))
     again = convert_hmr(wrapped)
     assert list(again) == list(converted)
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError,
+                       match='unexpected keys in the HMR checkpoint'):
         convert_hmr({**release_state_dict, 'foo.bar': torch.zeros(1)})
     assert 'foo.bar' not in convert_hmr(
         {**release_state_dict, 'foo.bar': torch.zeros(1)}, strict=False)

@@ -119,7 +119,7 @@ def test_generator_errors_name_the_keys():
     # the LWB checkpoint is not a W_C one (and vice versa)
     with pytest.raises(ConversionError, match='src_model'):
         convert_lwgan_generator(release, variant='concat')
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="variant must be 'lwb' or 'concat'"):
         convert_lwgan_generator(release, variant='unknown')
 
 

@@ -68,7 +68,8 @@ def test_convert_and_strict_load(release_state_dict):
         assert torch.equal(value, release_state_dict[key]), key
     assert torch.equal(net.relu3_7.weight,
                        release_state_dict['relu3_7.weight'])
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError,
+                       match='unexpected keys in the SphereFace checkpoint'):
         convert_sphereface({**release_state_dict, 'bn.weight': torch.ones(1)})
 
 

@@ -183,7 +183,7 @@ def test_encode_once_decode_many_equals_forward(fusion):
         d2 = gen.decode_targets(tsf_in, flows[:, :1],
                                 gen.encode_sources(src_in[:, :1]))
     torch.testing.assert_close(d1['tsf_color'], d2['tsf_color'])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match='flows for 1 sources, cache holds'):
         gen.decode_targets(tsf_in, flows[:, :1], cache)
 
 
@@ -236,7 +236,7 @@ def test_single_stream_baselines():
     assert seen['x'].shape == (2, 15, H, W)
     assert torch.equal(seen['x'][:, 12:], tsf_in[:, 3:])
     assert dec['tsf_color'].shape == (2, 3, H, W)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match='W_C with 2 sources needs'):
         ConcatGenerator(bg_net=tiny_bg(), tsf_net=tiny(in_channels=9))
     wt = TextureWarpingGenerator(bg_net=tiny_bg(), tsf_net=tiny())
     out = wt(bg_in, src_in, tsf_in)
@@ -250,9 +250,9 @@ def test_build_from_registry():
         dict(type='LWBGenerator', bg_net=tiny_bg(), src_net=tiny(),
              tsf_net=tiny(), fusion=dict(type='AvgLWB')))
     assert isinstance(gen, LWBGenerator)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r'fusion_points \(9,\) out of range'):
         tiny_lwb(fusion_points=[9])
-    with pytest.raises(ValueError):  # LWB adds: channels must agree
+    with pytest.raises(ValueError, match='channels differ at fusion point'):
         LWBGenerator(bg_net=tiny_bg(), src_net=tiny(base_channels=4),
                      tsf_net=tiny())
 

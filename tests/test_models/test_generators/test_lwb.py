@@ -65,9 +65,9 @@ def test_flow_at_feature_resolution_and_shapes():
     src = torch.randn(1, 3, 8, 8)
     out = lwb(tgt, src, identity_flow(1, 8, 8, True))
     torch.testing.assert_close(out, tgt + src, atol=1e-5, rtol=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match='batch/source sizes differ'):
         lwb(tgt, torch.randn(1, 2, 3, 8, 8), torch.zeros(1, 3, 8, 8, 2))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r'flows \(B, S, H, W, 2\)'):
         lwb(tgt, src, torch.zeros(1, 8, 8, 3))
 
 

@@ -60,7 +60,7 @@ def test_generic_gan_types():
     # list of outputs: summed
     assert v([p, p], True, True).item() == pytest.approx(
         2 * v(p, True, True).item())
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(NotImplementedError, match="GAN type 'nope'"):
         GANLoss('nope')
 
 

@@ -1,4 +1,6 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -32,6 +34,30 @@ def test_masked_l1_hand_value():
     pred3 = pred.expand(1, 3, 2, 2)
     assert L1Loss()(pred3, target.expand(1, 3, 2, 2), mask).item() == \
         pytest.approx(1.5)
+
+
+def test_mask_loss_hand_values():
+    """The predicted mask is the background weight and the target the
+    background: a confident, right prediction costs little, the same
+    prediction against the inverted target a lot."""
+    pred = torch.tensor([0.9, 0.2, 0.7, 0.4]).view(1, 1, 2, 2)
+    target = torch.tensor([1.0, 0.0, 1.0, 0.0]).view(1, 1, 2, 2)
+    bce = -(math.log(0.9) + math.log(0.8) + math.log(0.7) +
+            math.log(0.6)) / 4  # 0.2990
+    assert MaskLoss('bce')(pred, target).item() == pytest.approx(bce)
+    inverted = -(math.log(0.1) + math.log(0.2) + math.log(0.3) +
+                 math.log(0.4)) / 4  # 1.4708
+    assert MaskLoss('bce')(pred, 1 - target).item() == pytest.approx(
+        inverted)
+    mse = (0.1**2 + 0.2**2 + 0.3**2 + 0.4**2) / 4  # 0.075
+    assert MaskLoss('mse', loss_weight=5.0)(pred, target).item() == \
+        pytest.approx(5 * mse)
+
+
+def test_tv_hand_value():
+    x = torch.tensor([[0.0, 0.5, 1.0], [0.0, 0.0, 0.25]]).view(1, 1, 2, 3)
+    # |dx|: 0.5, 0.5, 0, 0.25 -> mean 0.3125; |dy|: 0, 0.5, 0.75 -> 5 / 12
+    assert TVLoss()(x).item() == pytest.approx(0.3125 + 5 / 12)
 
 
 def test_mask_loss_matches_torch():

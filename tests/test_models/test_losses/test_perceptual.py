@@ -83,7 +83,8 @@ def test_load_wrong_file_names_missing_key(tmp_path):
     _torchvision_vgg19_file(path, drop='features.28.weight')
     with pytest.raises(KeyError, match='features.28.weight'):
         PerceptualLoss(pretrained=path)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError,
+                       match='pretrained weights file not found'):
         PerceptualLoss(pretrained=str(tmp_path / 'nope.pth'))
 
 

@@ -118,9 +118,9 @@ def test_pretrained(tmp_path, net, monkeypatch):
     Parent().init_weights()  # the parent's initialiser is undone
     for k, v in loaded2.state_dict().items():
         assert torch.equal(v, state[k]), k
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
         SphereFace20a(pretrained=osp.join(str(tmp_path), 'nope.pth'))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match='give the SphereFace weights once'):
         SphereFace20a(pretrained=path,
                       init_cfg=dict(type='Pretrained', checkpoint=path))
     assert os.path.isfile(path)

@@ -124,7 +124,7 @@ def test_load_uv_mapping_formats(tmp_path):
     np.testing.assert_allclose(
         load_uv_mapping(corners)['face_uv'],
         0.5 * (corners[:, 0] + corners[:, 1]))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match='UV mapping arrays must be'):
         load_uv_mapping(np.zeros((4, 5)))
 
 
@@ -143,7 +143,8 @@ def test_cond_map_encoder(tmp_path):
     expected = uv_cond_map_interp(frags, torch.from_numpy(table['vt']),
                                   torch.from_numpy(table['ft']))
     torch.testing.assert_close(interp(frags), expected)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError,
+                       match='interpolate=True needs per-vertex UVs'):
         CondMapEncoder(uv_mapping=np.random.rand(2, 2), interpolate=True)
 
     np.save(tmp_path / 'canon.npy', verts[0].numpy())
@@ -158,7 +159,7 @@ def test_cond_map_encoder(tmp_path):
     torch.testing.assert_close(
         canon(frags, canonical_verts=other),
         canonical_cond_map(frags, faces, other))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="mode='canonical' needs faces"):
         CondMapEncoder(mode='canonical')(frags)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="mode must be 'uv' or 'canonical'"):
         CondMapEncoder(mode='depth')
