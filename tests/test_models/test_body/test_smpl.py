@@ -115,7 +115,7 @@ def test_load_chumpy_pickle_without_chumpy(tmp_path):
     assert b'chumpy.ch' in path.read_bytes()
     assert 'chumpy.ch' not in sys.modules
     if not CHUMPY_INSTALLED:
-        with pytest.raises(ModuleNotFoundError):
+        with pytest.raises(ModuleNotFoundError, match='chumpy'):
             pickle.loads(path.read_bytes(), encoding='latin1')
 
     out = load_smpl_model_data(path)
