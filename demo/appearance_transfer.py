@@ -2,8 +2,22 @@
 """Appearance transfer: dress the source person in the reference's clothes.
 
 Examples:
-    python demo/appearance_transfer.py --config configs/lwgan/lwgan_iper.py \
-        --checkpoint checkpoints/lwgan_iper.pth --src person.jpg \
+    # runs as is: the bundled model (trained on synthetic data, 64 px); the
+    # bundled synthetic person is also the reference (a smoke test: give a
+    # picture of someone else); writes outputs/cli/source-wears-source.mp4
+    python demo/appearance_transfer.py \\
+        --config configs/lwgan/lwgan_lwb-tiny_1xb4-300i_synthetic-64.py \\
+        --checkpoint demo/checkpoints/lwgan_lwb-tiny_synthetic-64_fp16.pth \\
+        --src demo/data/source.png --src-smpl demo/data/source_smpl.pkl \\
+        --ref demo/data/source.png --ref-smpl demo/data/source_smpl.pkl \\
+        --out-dir outputs/cli
+
+    # your photos with the release's weights, converted once
+    # (tools/model_converters/convert_release.py assets --out
+    # checkpoints/lwgan_release; its SMPL has the release's body parts)
+    python demo/appearance_transfer.py \\
+        --config checkpoints/lwgan_release/config.py \\
+        --checkpoint checkpoints/lwgan_release/lwgan.pth --src person.jpg \\
         --ref clothes.jpg --out-dir outputs
     # a real SMPL without part labels: give the release's part file
     python demo/appearance_transfer.py ... --part-file smpl_part_info.json
@@ -11,18 +25,22 @@ Examples:
 The head (``--keep-parts``) stays the source's; every other body part takes
 the reference's clothes. A folder or video reference gives one frame per
 reference frame. Prints the output path(s); on a bad input prints one
-``error:`` line and exits with status 1.
+``error:`` line and exits with status 1, leaving no partial output
+(``--debug``: the traceback).
 """
 import argparse
 import sys
 
 from mmlwgan.apis import AppearanceTransferInferencer
 from mmlwgan.apis.inferencers.base_lwgan_inferencer import (
-    add_common_cli_args, build_cli_inferencer, common_call_kwargs, run_cli)
+    add_common_cli_args, build_cli_inferencer, cli_epilog, common_call_kwargs,
+    run_cli)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0], epilog=cli_epilog(__doc__),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_cli_args(parser)
     parser.add_argument('--keep-parts', nargs='+', default=['head'],
                         help='body parts kept from the source')
@@ -46,7 +64,7 @@ def main(argv=None) -> int:
             ref_smpl=args.ref_smpl, keep_parts=args.keep_parts,
             ref_bbox=args.ref_bbox, **common_call_kwargs(args))
 
-    return run_cli(run)
+    return run_cli(run, args.debug)
 
 
 if __name__ == '__main__':

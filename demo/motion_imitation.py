@@ -2,28 +2,45 @@
 """Motion imitation: make the source person perform the reference's motion.
 
 Examples:
-    python demo/motion_imitation.py --config configs/lwgan/lwgan_iper.py \
-        --checkpoint checkpoints/lwgan_iper.pth --src person.jpg \
-        --ref dance.mp4 --out-dir outputs --side-by-side
+    # runs as is: the bundled model (trained on synthetic data, 64 px) on
+    # the bundled synthetic person and dance (SMPL given: the model has no
+    # HMR); writes outputs/cli/source-motion.mp4 and the side-by-side video
+    python demo/motion_imitation.py \\
+        --config configs/lwgan/lwgan_lwb-tiny_1xb4-300i_synthetic-64.py \\
+        --checkpoint demo/checkpoints/lwgan_lwb-tiny_synthetic-64_fp16.pth \\
+        --src demo/data/source.png --src-smpl demo/data/source_smpl.pkl \\
+        --ref demo/data/motion.pkl --out-dir outputs/cli --side-by-side
+
+    # your photo and video with the release's weights, converted once
+    # (tools/model_converters/convert_release.py assets --out
+    # checkpoints/lwgan_release writes the config and the checkpoint; HMR
+    # estimates the SMPL)
+    python demo/motion_imitation.py \\
+        --config checkpoints/lwgan_release/config.py \\
+        --checkpoint checkpoints/lwgan_release/lwgan.pth \\
+        --src person.jpg --ref dance.mp4 --out-dir outputs --side-by-side
     # reference given as a SMPL sequence (iPER pose_shape.pkl), no video:
     python demo/motion_imitation.py ... --ref smpls/001/1/1/pose_shape.pkl
 
 Prints the path of the written video (and of the side-by-side video / PNG
 folder when asked for); on a bad input prints one ``error:`` line and exits
-with status 1, leaving no partial output.
+with status 1, leaving no partial output (``--debug``: the traceback).
 """
 import argparse
 import sys
 
 from mmlwgan.apis import MotionImitationInferencer
 from mmlwgan.apis.inferencers.base_lwgan_inferencer import (
-    add_common_cli_args, build_cli_inferencer, common_call_kwargs, run_cli)
+    add_common_cli_args, build_cli_inferencer, cli_epilog, common_call_kwargs,
+    run_cli)
 from mmlwgan.apis.inferencers.camera_strategies import CAM_STRATEGIES
 from mmlwgan.apis.inferencers.smoothing import SMOOTH_METHODS
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0], epilog=cli_epilog(__doc__),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_cli_args(parser)
     parser.add_argument('--cam-strategy', default='smooth',
                         choices=CAM_STRATEGIES,
@@ -41,7 +58,10 @@ def parse_args(argv=None):
     parser.add_argument('--on-missing-person', default='error',
                         choices=('error', 'previous'),
                         help='reference frames where the detector finds '
-                        'nobody: fail, or reuse the previous frame')
+                        'nobody: fail, or reuse the previous frame (with the '
+                        "HOG detector, 'error' gives such frames to HMR "
+                        'whole and fails only when it finds nobody in any '
+                        'frame)')
     parser.add_argument('--fast', dest='fast', action='store_true',
                         default=None,
                         help='the optimised path (FastTSF; geometry and '
@@ -64,7 +84,7 @@ def main(argv=None) -> int:
             ref_bbox=args.ref_bbox, on_missing_person=args.on_missing_person,
             fast=args.fast, **common_call_kwargs(args))
 
-    return run_cli(run)
+    return run_cli(run, args.debug)
 
 
 if __name__ == '__main__':

@@ -2,22 +2,35 @@
 """Novel view synthesis: the source person seen from other angles.
 
 Examples:
-    # a 360-degree turn in 36 views
-    python demo/novel_view.py --config configs/lwgan/lwgan_iper.py \
-        --checkpoint checkpoints/lwgan_iper.pth --src person.jpg \
+    # runs as is: the bundled model (trained on synthetic data, 64 px) on
+    # the bundled synthetic person, a 360-degree turn in 36 views; writes
+    # outputs/cli/source-novel_view.mp4
+    python demo/novel_view.py \\
+        --config configs/lwgan/lwgan_lwb-tiny_1xb4-300i_synthetic-64.py \\
+        --checkpoint demo/checkpoints/lwgan_lwb-tiny_synthetic-64_fp16.pth \\
+        --src demo/data/source.png --src-smpl demo/data/source_smpl.pkl \\
+        --out-dir outputs/cli --num-views 36
+
+    # your photo with the release's weights, converted once
+    # (tools/model_converters/convert_release.py assets --out
+    # checkpoints/lwgan_release)
+    python demo/novel_view.py \\
+        --config checkpoints/lwgan_release/config.py \\
+        --checkpoint checkpoints/lwgan_release/lwgan.pth --src person.jpg \\
         --out-dir outputs --num-views 36
     # given Euler angles (degrees about x, y, z), in T-pose
     python demo/novel_view.py ... --views 0,30,0 0,90,0 --t-pose
 
 Prints the output path(s); on a bad input prints one ``error:`` line and
-exits with status 1.
+exits with status 1, leaving no partial output (``--debug``: the traceback).
 """
 import argparse
 import sys
 
 from mmlwgan.apis import NovelViewInferencer
 from mmlwgan.apis.inferencers.base_lwgan_inferencer import (
-    add_common_cli_args, build_cli_inferencer, common_call_kwargs, run_cli)
+    add_common_cli_args, build_cli_inferencer, cli_epilog, common_call_kwargs,
+    run_cli)
 
 
 def _euler(text: str):
@@ -32,7 +45,9 @@ def _euler(text: str):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0], epilog=cli_epilog(__doc__),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_cli_args(parser, with_ref=False)
     parser.add_argument('--num-views', type=int, default=36,
                         help='views of the 360-degree sweep')
@@ -57,7 +72,7 @@ def main(argv=None) -> int:
             num_views=args.num_views, axis=args.axis, t_pose=args.t_pose,
             **common_call_kwargs(args))
 
-    return run_cli(run)
+    return run_cli(run, args.debug)
 
 
 if __name__ == '__main__':

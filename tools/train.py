@@ -1,21 +1,38 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
 """Train a Liquid Warping GAN model (mmpose's flags).
 
-Example:
+Examples:
+    # the tiny model on the synthetic data, on CPU in minutes (make the
+    # data first: python tools/dataset_converters/make_synthetic_iper.py
+    # --out data/synthetic_iper)
+    python tools/train.py \\
+        configs/lwgan/lwgan_lwb-tiny_1xb4-300i_synthetic-64.py \\
+        --work-dir work_dirs/lwgan_tiny
     python tools/train.py configs/lwgan_iper.py --work-dir work_dirs/lwgan
     python tools/train.py CONFIG --resume            # latest checkpoint of the work dir
+    python tools/train.py CONFIG --resume work_dirs/lwgan/iter_8000.pth
     python tools/train.py CONFIG --amp --cfg-options train_dataloader.batch_size=2
+
+On an error (a missing file or dataset, a typo in the config, an unreadable
+checkpoint) prints one ``error:`` line on stderr and exits with status 1;
+what the failed run created in the work dir is removed unless training had
+started (``--debug``: the full traceback).
 """
 import argparse
 import os
 import os.path as osp
+import sys
+import zipfile
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Train a model')
+    parser = argparse.ArgumentParser(
+        description='Train a model',
+        epilog='examples:' + __doc__.split('Examples:')[1].split('\n\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
@@ -36,6 +53,8 @@ def parse_args(argv=None):
                         choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    from mmlwgan.utils.cli import add_debug_arg
+    add_debug_arg(parser)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -104,20 +123,68 @@ def merge_args(cfg: Config, args) -> Config:
     return cfg
 
 
+def check_resume_file(path: str) -> None:
+    """Fail early, in one line, on a ``--resume`` checkpoint that is
+    missing, empty or cut short (torch checkpoints are zip files whose
+    directory is at the end)."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'--resume checkpoint {path!r} does not '
+                                'exist')
+    if osp.getsize(path) == 0:
+        raise ValueError(f'--resume checkpoint {path!r} is empty (0 bytes)')
+    with open(path, 'rb') as f:
+        is_zip_start = f.read(4) == b'PK\x03\x04'
+    if is_zip_start and not zipfile.is_zipfile(path):
+        raise ValueError(
+            f'--resume checkpoint {path!r} is truncated or corrupt (its zip '
+            'directory is missing: was it cut short by a full disk or a '
+            'killed copy?); resume from an earlier checkpoint')
+
+
+def load_config(path: str) -> Config:
+    """``Config.fromfile`` with a one-line error for a missing file."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file {path!r} does not exist')
+    return Config.fromfile(path)
+
+
 def main(argv=None):
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     cfg = merge_args(cfg, args)
+    if args.resume not in (None, 'auto'):
+        check_resume_file(args.resume)
+    elif args.resume == 'auto':  # mmengine resumes from `last_checkpoint`
+        last = osp.join(cfg.work_dir, 'last_checkpoint')
+        if osp.isfile(last):
+            with open(last) as f:
+                path = f.read().strip()
+            if path and osp.isfile(path):
+                check_resume_file(path)
     from mmlwgan.engine.dist_utils import setup_cpu_distributed
     from mmlwgan.utils import register_all_modules
+    from mmlwgan.utils.cli import nothing_left_on_failure
     register_all_modules(init_default_scope=False)
     # --launcher pytorch without CUDA: gloo process group, CPU DDP wrappers
     setup_cpu_distributed(cfg)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    # a run that fails before training starts leaves nothing in the work
+    # dir (one process: ranks of a distributed run would race)
+    with nothing_left_on_failure(cfg.work_dir if args.launcher == 'none'
+                                 else None):
+        runner = Runner.from_cfg(cfg)
+        runner.train()
     from mmlwgan.engine.dist_utils import shutdown_distributed
     shutdown_distributed()
 
 
+def cli(argv=None) -> int:
+    """The command line: :func:`main`, with one ``error:`` line on stderr
+    and exit status 1 on a failure (``--debug``: the traceback)."""
+    from mmlwgan.utils.cli import run_main
+    argv = sys.argv[1:] if argv is None else list(argv)
+    rc = run_main(lambda: main(argv), debug='--debug' in argv)
+    return rc if isinstance(rc, int) else 0
+
+
 if __name__ == '__main__':
-    main()
+    sys.exit(cli())

@@ -1,11 +1,13 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
 """Preprocessing of new videos into training data (the iPER layout).
 
-Person detection and tracking (:mod:`.person_detector`), 2D keypoints
+Person detection and tracking (:mod:`.person_detector`; OpenCV's HOG people
+detector, nothing to download, in :mod:`.hog_detector`), 2D keypoints
 (:mod:`.keypoint_estimator`) and the whole video pipeline
 (:mod:`.video_preprocessor`). mmdet / mmpose are imported only when their
 models are built.
 """
+from .hog_detector import HOGPersonDetector
 from .keypoint_estimator import (COCO17_JOINT_NAMES, COCO17_TO_COCOPLUS19,
                                  COCOPLUS_JOINT_NAMES, KeypointEstimator,
                                  coco17_to_cocoplus19)
@@ -21,6 +23,7 @@ from .video_preprocessor import (VideoPreprocessor, VideoReadError,
 
 __all__ = [
     'NoPersonError', 'BasePersonDetector', 'PersonDetector',
+    'HOGPersonDetector',
     'PersonSegmenter', 'FixedBoxDetector', 'WholeFrameDetector',
     'PersonTracker', 'box_iou', 'load_mm_config', 'strip_pretrained_init_cfg',
     'KeypointEstimator', 'coco17_to_cocoplus19', 'COCO17_JOINT_NAMES',

@@ -152,6 +152,10 @@ def load_mm_config(config: ConfigLike,
 def check_checkpoint(checkpoint: Optional[str], what: str) -> Optional[str]:
     """Local checkpoint path or None (then warn once: random weights).
 
+    mmengine's local checkpoint loader is set to mmlwgan's allow-listed one
+    (:func:`mmlwgan.utils.checkpoint.use_safe_checkpoint_loader`), so that
+    mmdet / mmpose read the file without running code in it.
+
     Raises:
         ValueError: a URL (nothing is downloaded at run time).
         FileNotFoundError: a missing file.
@@ -170,6 +174,8 @@ def check_checkpoint(checkpoint: Optional[str], what: str) -> Optional[str]:
             'local path.')
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'{what}: checkpoint {checkpoint} not found')
+    from mmlwgan.utils.checkpoint import use_safe_checkpoint_loader
+    use_safe_checkpoint_loader()
     return checkpoint
 
 

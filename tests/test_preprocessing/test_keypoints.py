@@ -64,7 +64,7 @@ def test_coco17_to_cocoplus19():
                                np.minimum(scores[:, ls], scores[:, rs]))
     _, conf = coco17_to_cocoplus19(kpts[0])  # no scores: 1
     assert conf.sum() == 17
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r'keypoints should be \(\.\.\., 17'):
         coco17_to_cocoplus19(np.zeros((18, 2)))
 
 

@@ -48,9 +48,9 @@ def test_whole_frame_and_fixed_box():
     boxes, scores = det(img)
     np.testing.assert_array_equal(boxes, [[5, 6, 20, 29.5]])  # clipped
     assert FixedBoxDetector([50, 0, 60, 10])(img)[0].shape == (0, 4)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match='with x2 > x1 and y2 > y1'):
         FixedBoxDetector([10, 10, 5, 20])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r'should be \(H, W, 3\) uint8 RGB'):
         WholeFrameDetector()(np.zeros((4, 4), np.float32))
 
 
@@ -121,7 +121,8 @@ def test_strip_pretrained_init_cfg():
     assert cfg['head']['layers'][0]['init_cfg'] is None
     rtm = load_mm_config(RTMDET_TINY)
     assert rtm.model.backbone.init_cfg is None
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError,
+                       match='config file .*no/such_config.py not found'):
         load_mm_config('mmdet::no/such_config.py')
 
 
@@ -146,7 +147,8 @@ def test_person_detector_random_rtmdet(no_download, tmp_path):
     assert len(results) == 2
     with pytest.raises(ValueError, match='URL'):
         PersonDetector(RTMDET_TINY, 'https://example.com/rtmdet.pth')
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError,
+                       match='checkpoint .*missing.pth not found'):
         PersonDetector(RTMDET_TINY, str(tmp_path / 'missing.pth'))
 
 

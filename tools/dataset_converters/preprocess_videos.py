@@ -67,6 +67,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     det.add_argument('--bbox', nargs=4, type=float, default=None,
                      metavar=('X1', 'Y1', 'X2', 'Y2'),
                      help='a fixed person box (pixels of the input frames)')
+    det.add_argument('--hog', action='store_true',
+                     help="OpenCV's HOG people detector (nothing to "
+                     'download; for upright people filling half the frame '
+                     'height or more; an mmdet detector is more accurate)')
     det.add_argument('--whole-frame', action='store_true',
                      help='the whole frame is the person box (default when '
                      'no detector is given)')
@@ -131,13 +135,16 @@ def collect_videos(args: argparse.Namespace) -> List[str]:
 
 
 def build_preprocessor(args: argparse.Namespace):
-    from mmlwgan.preprocessing import (FixedBoxDetector, KeypointEstimator,
-                                       PersonDetector, PersonSegmenter,
-                                       VideoPreprocessor, WholeFrameDetector)
+    from mmlwgan.preprocessing import (FixedBoxDetector, HOGPersonDetector,
+                                       KeypointEstimator, PersonDetector,
+                                       PersonSegmenter, VideoPreprocessor,
+                                       WholeFrameDetector)
     if args.det_config:
         detector = PersonDetector(
             args.det_config, args.det_checkpoint, device=args.device,
             score_thr=args.det_score_thr, input_size=args.det_input_size)
+    elif args.hog:
+        detector = HOGPersonDetector(score_thr=args.det_score_thr)
     elif args.bbox:
         detector = FixedBoxDetector(args.bbox)
     else:

@@ -10,6 +10,12 @@
 _base_ = ['./lwgan_losses.py']
 
 smpl_path = 'data/synthetic_iper/smpl_model.npz'
+# Trained with the project's synthetic body (the one make_synthetic_iper.py
+# writes beside the data): for inference (init_model, the inferencers, the
+# demo CLIs) a missing `smpl_path` is replaced by the same body generated
+# into ~/.cache/mmlwgan/synthetic_smpl (see
+# mmlwgan.apis.inference.use_synthetic_body_if_missing).
+synthetic_body = True
 image_size = 64
 _width = dict(base_channels=16, num_downs=3, num_blocks=2)
 

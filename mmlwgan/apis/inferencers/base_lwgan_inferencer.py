@@ -21,8 +21,11 @@ The three tasks share one pipeline (the release's ``personalize`` +
    mp4 (source | reference | result) and an optional PNG folder as they are
    made; nothing appears on disk unless the whole run succeeds.
 
-What 'no person' means: with a detector, no person box scoring at least
-``det_score_thr``; whatever the SMPL source, a source body mesh that covers
+What 'no person' means: with a detector (``detector='hog'``, OpenCV's HOG
+people detector, the CLIs' default; or an mmdet model), no person box scoring
+at least ``det_score_thr`` in a source image (also when its SMPL is given) or
+in a reference frame whose SMPL is estimated; whatever the SMPL source, a
+source body mesh that covers
 less than ``min_person_area`` of the image (off-screen, degenerate camera),
 or an HMR camera scale that is not positive.
 """
@@ -30,10 +33,8 @@ import contextlib
 import copy
 import os
 import os.path as osp
-import shutil
-import tempfile
-from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
-                    Tuple, Union)
+from typing import (Any, Callable, Dict, List, Optional, Sequence, Tuple,
+                    Union)
 
 import numpy as np
 import torch
@@ -57,24 +58,61 @@ BackgroundType = Union[str, np.ndarray, None]
 # ----------------------------------------------------------------------
 # person detection
 # ----------------------------------------------------------------------
+#: name of the zero-download default detector (OpenCV's HOG people detector)
+HOG_DETECTOR = 'hog'
+
+
 def build_person_detector(detector: Any, device: str = 'cpu',
                           score_thr: float = 0.5,
                           cat_id: int = 0) -> Optional[Callable]:
-    """A function ``(H, W, 3) uint8 RGB -> (K, 5) [x1, y1, x2, y2, score]``.
+    """A function ``(H, W, 3) uint8 RGB -> [x1, y1, x2, y2, score]`` of the
+    best person box, or None when there is no person.
 
     Args:
-        detector: None; a callable returning boxes (K, 4) or (K, 5) for an
-            RGB image; or an mmdet model given as ``dict(config=...,
-            checkpoint=...)`` / ``(config, checkpoint)`` (built with
+        detector: None (no detector); ``'hog'`` (or ``dict(type='hog',
+            **kwargs)``, or an mmdet dict whose config and checkpoint are
+            both None): OpenCV's HOG people detector
+            (:class:`~mmlwgan.preprocessing.HOGPersonDetector`, nothing to
+            download); a callable returning boxes (K, 4) / (K, 5), or a
+            ``(boxes, scores)`` pair like the detectors of
+            :mod:`mmlwgan.preprocessing`, for an RGB image; or an mmdet
+            model given as ``dict(config=..., checkpoint=...)`` /
+            ``(config, checkpoint)`` (built with
             ``mmdet.apis.init_detector`` in the ``mmdet`` scope, COCO person
             = class ``cat_id``).
         device (str): device of an mmdet model.
-        score_thr (float): boxes below it are dropped.
+        score_thr (float): boxes below it are dropped (for the HOG detector
+            0.5 is its tuned operating point).
         cat_id (int): the person class of an mmdet model.
+
+    The returned function has a ``description`` attribute naming the
+    detector for messages.
     """
-    if detector is None:
+    if detector is None or (isinstance(detector, str)
+                            and detector.lower() == 'none'):
         return None
-    if callable(detector) and not isinstance(detector, (dict, tuple, list)):
+    description = 'the person detector'
+    if isinstance(detector, dict) and detector.get('config') is None \
+            and detector.get('checkpoint') is None and \
+            str(detector.get('type', HOG_DETECTOR)).lower() == HOG_DETECTOR:
+        kwargs = {k: v for k, v in detector.items()
+                  if k not in ('type', 'config', 'checkpoint')}
+        detector = HOG_DETECTOR
+    else:
+        kwargs = {}
+    if isinstance(detector, str):
+        if detector.lower() != HOG_DETECTOR:
+            raise ValueError(f"unknown person detector {detector!r}: give "
+                             f"'{HOG_DETECTOR}', None, a callable or an "
+                             'mmdet dict(config=..., checkpoint=...)')
+        from mmlwgan.preprocessing.hog_detector import HOGPersonDetector
+        hog = HOGPersonDetector(score_thr=score_thr, **kwargs)
+        fn = hog
+        description = (
+            "the HOG people detector (OpenCV's, for upright people filling "
+            f'at least {hog.min_height:.0%} of the image height)')
+    elif callable(detector) and not isinstance(detector,
+                                               (dict, tuple, list)):
         fn = detector
     else:
         if isinstance(detector, dict):
@@ -91,6 +129,8 @@ def build_person_detector(detector: Any, device: str = 'cpu',
         except ImportError as e:  # pragma: no cover - mmdet is installed
             raise ImportError('a detector config needs mmdet (`mim install '
                               'mmdet`)') from e
+        from mmlwgan.utils.checkpoint import use_safe_checkpoint_loader
+        use_safe_checkpoint_loader()  # mmdet reads the file allow-listed
         with DefaultScope.overwrite_default_scope('mmdet'):
             det_model = init_detector(os.fspath(config), os.fspath(ckpt),
                                       device=device)
@@ -107,7 +147,11 @@ def build_person_detector(detector: Any, device: str = 'cpu',
             return np.concatenate([boxes, scores[:, None]], axis=1)
 
     def detect(img: np.ndarray) -> Optional[np.ndarray]:
-        boxes = np.asarray(fn(img), dtype=np.float32)
+        out = fn(img)
+        if isinstance(out, tuple) and len(out) == 2:  # (boxes, scores)
+            b, sc = (np.asarray(x, dtype=np.float32) for x in out)
+            out = np.concatenate([b.reshape(-1, 4), sc.reshape(-1, 1)], 1)
+        boxes = np.asarray(out, dtype=np.float32)
         if boxes.size == 0:
             return None
         boxes = boxes.reshape(-1, boxes.shape[-1])
@@ -120,27 +164,22 @@ def build_person_detector(detector: Any, device: str = 'cpu',
         return boxes[int(np.argmax(boxes[:, 4]))]
 
     detect.score_thr = score_thr
+    detect.description = description
+    # the HOG detector misses some people: reference frames it finds nobody
+    # in go to HMR whole (see BaseLWGANInferencer.reference_thetas)
+    from mmlwgan.preprocessing.hog_detector import HOGPersonDetector
+    detect.lenient = isinstance(fn, HOGPersonDetector)
     return detect
 
 
 # ----------------------------------------------------------------------
 # outputs
 # ----------------------------------------------------------------------
-@contextlib.contextmanager
-def _atomic_dir(path: str) -> Iterator[str]:
+def _atomic_dir(path: str):
     """A temporary folder beside ``path`` renamed to it on success, removed
-    on failure."""
-    parent = osp.dirname(osp.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f'.tmp-{osp.basename(path)}-', dir=parent)
-    try:
-        yield tmp
-        if osp.isdir(path):
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    finally:
-        if osp.isdir(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
+    on failure (:func:`mmlwgan.utils.atomic_dir`)."""
+    from mmlwgan.utils import atomic_dir
+    return atomic_dir(path)
 
 
 class OutputWriter:
@@ -148,7 +187,10 @@ class OutputWriter:
 
     Everything is written to temporary files and moved into place only when
     the ``with`` block ends without an exception, so a failed run leaves no
-    partial mp4 or png behind.
+    partial mp4 or png behind. An output folder that cannot be written
+    fails at once (:func:`~mmlwgan.utils.check_output_dir`); temporary files
+    of killed runs in it are removed; outputs get the umask's permissions
+    (see :mod:`mmlwgan.utils.io`).
 
     Args:
         out_dir (str, optional): output folder; None writes nothing.
@@ -173,6 +215,8 @@ class OutputWriter:
         self.paths: Dict[str, Optional[str]] = dict(
             video=None, side_by_side=None, frames_dir=None, image=None)
         if out_dir is not None:
+            from mmlwgan.utils import check_output_dir
+            check_output_dir(out_dir)  # one clear error before any frame
             base = osp.join(out_dir, name)
             if save_video:
                 self.paths['video'] = base + '.mp4'
@@ -288,10 +332,19 @@ class BaseLWGANInferencer(BaseInferencer):
             heap). ``MMLWGAN_RETAIN_FREED_MEMORY=0`` turns that off.
         scope (str): registry scope. Defaults to ``'mmlwgan'``.
         show_progress (bool): tqdm progress bars. Defaults to True.
+        progress_callback (callable, optional): also told the progress of
+            every stage as ``callback(stage, done, total)``
+            (:mod:`mmlwgan.apis.progress`); settable later as the
+            attribute of the same name.
         cfg_options (dict, optional): config overrides.
         detector: person detector for HMR crops (see
-            :func:`build_person_detector`); None uses the whole frame (or
-            the user's boxes).
+            :func:`build_person_detector`): ``'hog'`` is OpenCV's HOG
+            people detector (nothing to download; the default of the demo
+            CLIs), an mmdet ``dict(config=..., checkpoint=...)`` the
+            accurate option. With a detector every source image must show a
+            person, even when its SMPL parameters are given (a user box,
+            ``src_bbox``, skips that). None: no detection; HMR sees the
+            whole frame (or the user's boxes).
         det_score_thr (float): detector threshold ('no person' below it).
         det_cat_id (int): person class of an mmdet detector.
         part_file (str, optional): the release's ``smpl_part_info.json``
@@ -319,7 +372,8 @@ class BaseLWGANInferencer(BaseInferencer):
                  det_cat_id: int = 0,
                  part_file: Optional[str] = None,
                  front_face_file: Optional[str] = None,
-                 min_person_area: float = 0.002) -> None:
+                 min_person_area: float = 0.002,
+                 progress_callback: Optional[Callable] = None) -> None:
         from mmlwgan.utils import register_all_modules
         register_all_modules(init_default_scope=False)
         if device is None:
@@ -350,6 +404,7 @@ class BaseLWGANInferencer(BaseInferencer):
                                               det_score_thr, det_cat_id)
         self.det_score_thr = det_score_thr
         self.min_person_area = min_person_area
+        self.progress_callback = progress_callback
         self.part_file = part_file
         self.front_face_file = front_face_file
         self._part_labels = None
@@ -397,10 +452,13 @@ class BaseLWGANInferencer(BaseInferencer):
 
     def _progress(self, iterable, total: Optional[int] = None,
                   desc: str = ''):
-        if not self.show_progress:
-            return iterable
-        from tqdm import tqdm
-        return tqdm(iterable, total=total, desc=desc, leave=False)
+        """``iterable`` with a tqdm bar (``show_progress``) and/or the
+        ``progress_callback`` told of every step; with ``iterable=None`` a
+        bar to ``update()`` / ``close()`` by hand (None when nothing
+        reports progress)."""
+        from ..progress import progress_bar
+        return progress_bar(iterable, total, desc, self.show_progress,
+                            self.progress_callback)
 
     def to_tensor(self, images: Sequence[np.ndarray]) -> Tensor:
         """uint8 RGB images (resized) -> (N, 3, H, W) in [-1, 1] on the
@@ -434,7 +492,8 @@ class BaseLWGANInferencer(BaseInferencer):
     def estimate_smpl(self, frames: Sequence[np.ndarray],
                       boxes: Optional[np.ndarray] = None,
                       what: str = 'image', arg: str = 'src_smpl',
-                      start: int = 0) -> np.ndarray:
+                      start: int = 0,
+                      missed: Optional[List[int]] = None) -> np.ndarray:
         """SMPL parameters of images with the model's HMR.
 
         The person crop comes from ``boxes`` (pixels of the given frames),
@@ -447,6 +506,9 @@ class BaseLWGANInferencer(BaseInferencer):
             what (str): name of the frames in messages.
             arg (str): the argument that would give SMPL directly.
             start (int): index of the first frame (messages).
+            missed (list, optional): when given, a frame in which the
+                detector finds nobody is not an error: HMR sees the whole
+                frame and its index is appended to ``missed``.
 
         Returns:
             np.ndarray: (N, 85) float32.
@@ -475,12 +537,13 @@ class BaseLWGANInferencer(BaseInferencer):
                 box = boxes[k]
             elif self.detector is not None:
                 det = self.detector(frame)
-                if det is None:
-                    raise NoPersonError(
-                        f'no person found in {what} {start + k}: the person '
-                        'detector found no box with score >= '
-                        f'{self.det_score_thr}')
-                box = det[:4]
+                if det is None and missed is not None:
+                    missed.append(start + k)
+                elif det is None:
+                    raise NoPersonError(self._no_person_message(
+                        what, start + k, arg.replace('smpl', 'bbox')))
+                else:
+                    box = det[:4]
             if box is None:
                 crops.append(resized)
                 infos.append(None)
@@ -509,6 +572,28 @@ class BaseLWGANInferencer(BaseInferencer):
                 f'no person found in {what} {start + k}: HMR gives no usable '
                 f'body (camera scale {theta[k, 0]:g})')
         return theta.astype(np.float32)
+
+    def _no_person_message(self, what: str, index: int, bbox_arg: str) -> str:
+        desc = getattr(self.detector, 'description', 'the person detector')
+        flag = bbox_arg.replace('_', '-')
+        return (f'no person found in {what} {index}: {desc} found no box '
+                f'with score >= {self.det_score_thr}; if it shows a person, '
+                f'give its box ({bbox_arg}=, CLI: --{flag}) or another '
+                'detector (an mmdet model: --detector-config and '
+                '--detector-checkpoint; none: --detector none)')
+
+    def detect_persons(self, images: Sequence[np.ndarray], what: str,
+                       bbox_arg: str, start: int = 0) -> None:
+        """Raise :class:`NoPersonError` for the first image in which the
+        person detector (when there is one) finds nobody; used when the SMPL
+        parameters are given, so that a picture without a person is refused
+        whatever the SMPL says."""
+        if self.detector is None:
+            return
+        for k, img in enumerate(images):
+            if self.detector(img) is None:
+                raise NoPersonError(
+                    self._no_person_message(what, start + k, bbox_arg))
 
     # ---------------------------------------------------------- geometry
     def project(self, theta: Tensor,
@@ -563,10 +648,10 @@ class BaseLWGANInferencer(BaseInferencer):
                 background value).
 
         Returns:
-            Tensor: (N, S, H, W, 2) in the model's grid convention.
+            Tensor: (N, S, H, W, 2), sampled per the model's
+            ``flow_convention``.
         """
-        from mmlwgan.models.flows import (compose_flow,
-                                          convert_grid_align_corners)
+        from mmlwgan.models.flows import compose_flow
         N = frags.face_idx.shape[0]
         if src_ndc.dim() == 3:
             src_ndc = src_ndc.unsqueeze(0).expand(N, -1, -1, -1)
@@ -581,8 +666,6 @@ class BaseLWGANInferencer(BaseInferencer):
         flow = compose_flow(face_idx, bary, self.faces,
                             src_ndc.reshape(N * S, *src_ndc.shape[2:]), vis,
                             self.model.flow_composer.bg_value)
-        if self.model.align_corners:
-            flow = convert_grid_align_corners(flow, to_align_corners=True)
         return flow.reshape(N, S, *flow.shape[1:])
 
     def _visible_faces(self, frags) -> Optional[Tensor]:
@@ -723,6 +806,8 @@ class BaseLWGANInferencer(BaseInferencer):
                     f'source SMPL has {theta.shape[0]} entries but there '
                     f'are {S} source images: give one theta per source')
             smpl_from = 'the given source SMPL'
+            if src_bbox is None:  # a user box says where the person is
+                self.detect_persons(images, 'source image', 'src_bbox')
         else:
             boxes = self._boxes(src_bbox, S, 'source image', 'src_bbox')
             theta = self.estimate_smpl(images, boxes, 'source image',
@@ -859,7 +944,8 @@ class BaseLWGANInferencer(BaseInferencer):
             return
         personalize(self.model, state.imgs, state.theta, steps=steps,
                     lr=2e-4 if lr is None else lr, save_path=save_path,
-                    show_progress=self.show_progress, **kwargs)
+                    show_progress=self.show_progress,
+                    progress_callback=self.progress_callback, **kwargs)
 
     # ------------------------------------------------------------ helpers
     @staticmethod
@@ -879,7 +965,11 @@ class BaseLWGANInferencer(BaseInferencer):
         Args:
             on_missing_person (str): ``'error'`` (default) or ``'previous'``
                 (reuse the last frame's parameters when the detector finds
-                nobody; the first frame must have a person).
+                nobody; the first frame must have a person). With the HOG
+                detector (which misses some people: profile views, unusual
+                poses), ``'error'`` means: frames where it finds nobody are
+                given to HMR whole, and only a reference in which it finds
+                nobody at all is refused.
         """
         if ref.thetas is not None:
             return ref.thetas
@@ -890,12 +980,15 @@ class BaseLWGANInferencer(BaseInferencer):
                             'ref_bbox')
         out: List[np.ndarray] = []
         chunk: List[np.ndarray] = []
+        lenient = on_missing_person == 'error' and boxes is None and getattr(
+            self.detector, 'lenient', False)
+        missed: Optional[List[int]] = [] if lenient else None
 
         def flush(start: int) -> None:
             b = None if boxes is None else boxes[start:start + len(chunk)]
             if on_missing_person == 'error':
                 out.append(self.estimate_smpl(chunk, b, 'reference frame',
-                                              'ref_smpl', start))
+                                              'ref_smpl', start, missed))
             else:
                 for k, frame in enumerate(chunk):
                     bb = None if b is None else b[k:k + 1]
@@ -918,6 +1011,10 @@ class BaseLWGANInferencer(BaseInferencer):
                 start += batch_size
         if chunk:
             flush(start)
+        if missed is not None and len(missed) == ref.num_frames:
+            raise NoPersonError(
+                self._no_person_message('reference frame', 0, 'ref_bbox') +
+                f' (nor in any of the {ref.num_frames} reference frames)')
         thetas = np.concatenate(out, 0)
         if len(thetas) != ref.num_frames:
             raise InferenceInputError(
@@ -999,8 +1096,15 @@ def add_common_cli_args(parser, with_ref: bool = True) -> None:
     parser.add_argument('--src-bbox', type=float, nargs=4, default=None,
                         metavar=('X1', 'Y1', 'X2', 'Y2'),
                         help='person box in the source image (HMR crop)')
+    parser.add_argument('--detector', default=HOG_DETECTOR,
+                        choices=(HOG_DETECTOR, 'none'),
+                        help="person detector when no mmdet model is given: "
+                        "'hog' (OpenCV's HOG people detector, nothing to "
+                        'download; every source image must show an upright '
+                        "person, also with --src-smpl) or 'none'")
     parser.add_argument('--detector-config', default=None,
-                        help='mmdet config of a person detector (HMR crops)')
+                        help='mmdet config of a person detector (HMR crops '
+                        "and the 'no person' check; the accurate option)")
     parser.add_argument('--detector-checkpoint', default=None,
                         help='its checkpoint')
     parser.add_argument('--det-score-thr', type=float, default=0.5,
@@ -1013,12 +1117,36 @@ def add_common_cli_args(parser, with_ref: bool = True) -> None:
                         default=None, metavar='KEY=VALUE',
                         help='config overrides, e.g. '
                         'model.hmr.pretrained=checkpoints/hmr.pth')
+    from mmlwgan.utils.cli import add_debug_arg
+    add_debug_arg(parser)
+
+
+def cli_epilog(doc: str) -> str:
+    """The ``Examples:`` section of a CLI module's docstring, for
+    ``argparse``'s ``epilog`` (shown by ``--help``)."""
+    if 'Examples:' not in doc:
+        return ''
+    body = doc.split('Examples:', 1)[1]
+    lines = body.split('\n')
+    out = ['examples:']
+    for line in lines[1:]:
+        if line and not line.startswith(' '):
+            break  # the next paragraph
+        out.append(line)
+    return '\n'.join(out).rstrip() + '\n'
 
 
 def build_cli_inferencer(cls, args, **kwargs) -> 'BaseLWGANInferencer':
-    """Build an inferencer from :func:`add_common_cli_args` arguments."""
+    """Build an inferencer from :func:`add_common_cli_args` arguments (the
+    output folder is checked first, so that an unusable one fails before
+    the model is loaded)."""
+    from mmlwgan.utils import check_output_dir
+    if getattr(args, 'out_dir', None):
+        check_output_dir(args.out_dir)
     cfg_options = args.cfg_options or None
-    detector = None
+    detector = getattr(args, 'detector', None)
+    if detector == 'none':
+        detector = None
     if args.detector_config or args.detector_checkpoint:
         detector = dict(config=args.detector_config,
                         checkpoint=args.detector_checkpoint)
@@ -1040,16 +1168,14 @@ def common_call_kwargs(args) -> Dict[str, Any]:
         save_personalized=args.save_personalized)
 
 
-def run_cli(fn: Callable[[], Dict[str, Any]]) -> int:
-    """Run a demo; print the output path(s), or one error line (exit 1)."""
-    import sys
-    from ..inference import CheckpointMismatchError, ConfigError
-    try:
-        result = fn()
-    except (InferenceInputError, FileNotFoundError, ConfigError,
-            CheckpointMismatchError, ValueError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
+def run_cli(fn: Callable[[], Dict[str, Any]], debug: bool = False) -> int:
+    """Run a demo; print the output path(s), or one ``error:`` line on
+    stderr (exit status 1; ``debug``: the full traceback instead, see
+    :mod:`mmlwgan.utils.cli`)."""
+    from mmlwgan.utils.cli import run_main
+    result = run_main(fn, debug)
+    if isinstance(result, int):
+        return result
     for key in ('video', 'image', 'side_by_side', 'frames_dir'):
         if result.get(key):
             print(result[key])

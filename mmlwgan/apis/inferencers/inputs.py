@@ -18,12 +18,13 @@ message names the input and what is wrong with it.
 """
 import os
 import os.path as osp
-import pickle
 from typing import (Any, Dict, Iterator, List, Optional, Sequence, Tuple,
                     Union)
 
 import cv2
 import numpy as np
+
+from mmlwgan.utils.safe_pickle import SMPL_SEQUENCE, safe_load
 
 __all__ = [
     'InferenceInputError', 'NoPersonError', 'IMAGE_EXTS', 'VIDEO_EXTS',
@@ -77,6 +78,39 @@ def _check_array_image(img: np.ndarray, what: str) -> np.ndarray:
     return np.ascontiguousarray(img[..., :3])
 
 
+def _check_not_truncated(path: str, what: str) -> None:
+    """Refuse an image file that ends before its image data does.
+
+    OpenCV decodes a truncated JPEG with a libjpeg warning on stderr (that
+    Python cannot catch) and grey where the data is missing; Pillow's
+    decoder reports the truncation. JPEGs are decoded at 1/8 scale (the
+    whole entropy-coded stream is still read), so the check is cheap. Files
+    Pillow cannot open are left to OpenCV.
+    """
+    try:
+        import warnings
+
+        from PIL import Image
+    except ImportError:  # pragma: no cover - Pillow comes with torchvision
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            with Image.open(path) as im:
+                if im.format == 'JPEG':
+                    im.draft('RGB', (max(1, im.width // 8),
+                                     max(1, im.height // 8)))
+                im.load()
+    except OSError as e:
+        if 'truncated' in str(e).lower():
+            raise InferenceInputError(
+                f'{what} {path!r} is truncated: the file ends before its '
+                'image data does (an interrupted download or copy?)'
+            ) from None
+    except Exception:  # noqa: BLE001 - anything else: OpenCV decides
+        pass
+
+
 def read_image(src: Union[str, np.ndarray], what: str = 'image') -> np.ndarray:
     """Read one image as an (H, W, 3) uint8 RGB array.
 
@@ -85,8 +119,8 @@ def read_image(src: Union[str, np.ndarray], what: str = 'image') -> np.ndarray:
         what (str): name of the input in error messages.
 
     Raises:
-        InferenceInputError: missing, empty or undecodable file, or a bad
-            array.
+        InferenceInputError: missing, empty, truncated or undecodable file,
+            or a bad array.
     """
     if isinstance(src, np.ndarray):
         return _check_array_image(src, what)
@@ -98,6 +132,7 @@ def read_image(src: Union[str, np.ndarray], what: str = 'image') -> np.ndarray:
                                   'an image file')
     if osp.getsize(path) == 0:
         raise InferenceInputError(f'{what} {path!r} is empty (0 bytes)')
+    _check_not_truncated(path, what)
     img = cv2.imread(path, cv2.IMREAD_COLOR)
     if img is None or img.size == 0:
         raise InferenceInputError(
@@ -174,35 +209,11 @@ def resize_image(img: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
 # ----------------------------------------------------------------------
 # SMPL parameters
 # ----------------------------------------------------------------------
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickle only containers and numpy arrays (SMPL files hold nothing
-    else); anything else is refused instead of being executed."""
-
-    _BUILTINS = {'dict', 'list', 'tuple', 'set', 'frozenset', 'int', 'float',
-                 'complex', 'str', 'bytes', 'bytearray', 'bool', 'slice',
-                 'range', 'object'}
-    _NUMPY = {'_reconstruct', 'ndarray', 'dtype', 'scalar', '_frombuffer'}
-
-    def find_class(self, module: str, name: str):
-        root = module.split('.')[0]
-        if (root == 'numpy' and name in self._NUMPY) or \
-                (module in ('builtins', '__builtin__')
-                 and name in self._BUILTINS) or \
-                (module == 'collections' and name == 'OrderedDict') or \
-                (module == '_codecs' and name == 'encode'):
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(
-            f'{module}.{name} is not allowed in a SMPL parameter file '
-            '(only dicts and numpy arrays are read)')
-
-
 def _load_pickle(path: str) -> Any:
-    with open(path, 'rb') as f:
-        try:
-            return _NumpyOnlyUnpickler(f).load()
-        except UnicodeDecodeError:
-            f.seek(0)
-            return _NumpyOnlyUnpickler(f, encoding='latin1').load()
+    """A SMPL parameter pickle through the allow-list of
+    :data:`~mmlwgan.utils.safe_pickle.SMPL_SEQUENCE` (dicts and numpy arrays
+    only; anything else is refused instead of being executed)."""
+    return safe_load(path, SMPL_SEQUENCE, encoding='latin1')
 
 
 _EXPECTED = ("a dict with 'cams' (N, 3), 'pose' (N, 72) and 'shape' "

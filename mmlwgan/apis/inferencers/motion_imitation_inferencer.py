@@ -191,8 +191,7 @@ class MotionImitationInferencer(BaseLWGANInferencer):
                     pipe = ImitationPipeline(
                         self, enc, batch_size, fast=self.fast_tsf() or False,
                         overlap=True, front_warp=front_warp)
-                    bar = self._progress(None, n, 'imitation') \
-                        if self.show_progress else None
+                    bar = self._progress(None, n, 'imitation')
 
                     def sink(frames, start):
                         emit(frames, start)
