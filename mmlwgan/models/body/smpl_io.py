@@ -203,7 +203,11 @@ def load_smpl_model_data(path: PathType,
     if osp.isdir(path):
         path = find_smpl_model_file(path, gender)
     if not osp.isfile(path):
-        raise FileNotFoundError(f'SMPL model file not found: {path}')
+        raise FileNotFoundError(
+            f'SMPL model file not found: {path} (licensed, not shipped: '
+            'give your SMPL .pkl / .npz; the Liquid Warping GAN release '
+            'holds one in hmr_tf2pt.pth, which '
+            'tools/model_converters/convert_release.py extracts)')
     ext = osp.splitext(path)[1].lower()
     if ext in ('.pkl', '.pickle'):
         raw = _load_pickle(path)
