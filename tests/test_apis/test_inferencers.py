@@ -174,7 +174,7 @@ def test_motion_imitation_encodes_sources_once(setup, monkeypatch):
     assert len(res['frames']) == NUM_REF
 
     # the fast path: sources encoded once, G_TSF batched
-    from mmlwgan.apis.inferencers.fast_path import FastTSF
+    from mmlwgan.models.generators import FastTSF
     run_fast = FastTSF.__call__
     calls.update(encode=0, batches=[])
 
@@ -218,7 +218,7 @@ def test_backgrounds(setup):
     gen = inferencer.encode_sources(state, 'generated')['bg']
     orig = inferencer.encode_sources(state, 'original')['bg']
     # 'original': the source's own pixels away from the body
-    keep = enc['inputs']['bg_input_mask'][:1].bool().expand(1, 3, -1, -1)
+    keep = enc['geo']['bg_input_mask'][0, :1].bool().expand(1, 3, -1, -1)
     torch.testing.assert_close(orig[keep], state.imgs[:1][keep])
     torch.testing.assert_close(orig[~keep], gen[~keep])
     res = inferencer(setup['src'], setup['ref_pkl'],

@@ -125,12 +125,8 @@ def geometry(model, fix):
     theta_src = torch.from_numpy(fix['theta_src'])[None, None]
     theta_tgt = torch.from_numpy(fix['theta_tgt'])[None]
     geo = model.compute_geometry(theta_src, theta_tgt)
-    raster = model.flow_composer.rasterizer
-    faces = model.body_model.faces
-    geo['src_face_idx'] = raster(model._mesh(theta_src[:, 0])[0],
-                                 faces).face_idx[0]
-    geo['tgt_face_idx'] = raster(model._mesh(theta_tgt)[0],
-                                 faces).face_idx[0]
+    geo['src_face_idx'] = geo['src_fragments'].face_idx[0]
+    geo['tgt_face_idx'] = geo['tgt_fragments'].face_idx[0]
     src_img = torch.from_numpy(fix['src_img']).permute(2, 0, 1).float()
     src_img = (src_img / 255 * 2 - 1)[None, None]
     geo.update(model.generator_inputs(src_img, geo))

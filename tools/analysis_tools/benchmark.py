@@ -9,11 +9,11 @@ best round of each is kept):
 * **ours**: :class:`~mmlwgan.apis.inferencers.fast_path.ImitationPipeline`
   at each ``--batch``: batched geometry (SMPL, rasterization, vectorised
   flow, condition map, I_syn) in a worker thread, G_TSF through
-  :class:`~mmlwgan.apis.inferencers.fast_path.FastTSF` (inference mode,
+  :class:`~mmlwgan.models.generators.FastTSF` (inference mode,
   the device's best memory layout, merged heads, optional autocast /
   ``torch.compile``), conversion and mp4 encoding in another thread;
 * **ours, serial**: the same without the threads (what overlap buys);
-* **baseline**: :class:`~mmlwgan.apis.inferencers.fast_path.ReleaseBaseline`,
+* **baseline**: :class:`release_baseline.ReleaseBaseline`,
   the release's algorithm the release's way from our own modules (batch 1,
   per-sample Python loop for the flow, source features encoded once, plain
   NCHW fp32 modules, every stage sequential), mp4 encoding included;
@@ -340,8 +340,9 @@ def release_way_run(inf, enc, tgt: np.ndarray, ins: Dict[str, Any], hmr,
     """The baseline: the release's loop (one frame at a time, decode + HMR
     per frame with ``hmr``), frames written to ``path``; returns the frames
     when ``keep``."""
-    from mmlwgan.apis.inferencers.fast_path import (ReleaseBaseline,
-                                                    frames_to_uint8)
+    from release_baseline import ReleaseBaseline
+
+    from mmlwgan.apis.inferencers.fast_path import frames_to_uint8
     k = len(tgt) if first is None else first
     bl = ReleaseBaseline(inf, enc, timer)
     with VideoSink(path, keep=keep) as sink:
@@ -489,9 +490,9 @@ def baseline_server(spec_path: str) -> None:
 def bench_e2e(args, device: torch.device, model: str, size: int,
               smpl_path: str, tmp: str) -> Dict[str, Any]:
     from mmlwgan.apis.inferencers import compose_target_thetas
-    from mmlwgan.apis.inferencers.fast_path import (FastTSF,
-                                                    ImitationPipeline,
+    from mmlwgan.apis.inferencers.fast_path import (ImitationPipeline,
                                                     StageTimer)
+    from mmlwgan.models.generators import FastTSF
     n = args.frames or {64: 16, 128: 16, 256: 8}.get(size, 2)
     if device.type == 'cuda' and not args.frames:
         n = max(args.batch) * 4
@@ -579,7 +580,7 @@ def bench_e2e(args, device: torch.device, model: str, size: int,
         fast = fasts[amp]
         with torch.inference_mode():
             for g in geos:
-                fast(g['tsf_inputs'], g['flows'], enc['cache'], enc['bg'])
+                fast(g['tsf_inputs'], g['flow'], enc['cache'], enc['bg'])
         sync(device)
 
     if pristine is not None:
@@ -730,10 +731,9 @@ def bench_stages(args, device, inf, enc, tgt, ins, b, fast, hmr,
     """ms per frame of every stage: ours (batch b) and the release way
     (batch 1)."""
     from benchmark_geometry import smpl_sized_mesh
+    from release_baseline import ReleaseBaseline, compose_flow_loop
 
     from mmlwgan.apis.inferencers.fast_path import (ImitationPipeline,
-                                                    ReleaseBaseline,
-                                                    compose_flow_loop,
                                                     frames_to_uint8)
     from mmlwgan.models.body import prepare_hmr_inputs
     from mmlwgan.models.flows import compose_flow
@@ -762,29 +762,28 @@ def bench_stages(args, device, inf, enc, tgt, ins, b, fast, hmr,
         rows['rasterize'] = (per(lambda: inf.rasterize(ndc_b), b),
                              per(lambda: inf.rasterize(ndc_1), 1))
         fr_b, fr_1 = inf.rasterize(ndc_b), inf.rasterize(ndc_1)
+        model, src_geo = inf.model, enc['geo']
+        src_args = (src_geo['src_ndc'], inf.faces, src_geo['src_visible'])
         rows['flow (vectorised | loop)'] = (
-            per(lambda: inf.compose_flows(fr_b, enc['ndc'], enc['visible']),
-                b), per(lambda: bl.flows(fr_1), 1))
-        flows_b = inf.compose_flows(fr_b, enc['ndc'], enc['visible'])
-
-        def isyn(fr, fl):
-            cond = inf.model._cond(fr)
-            warped = inf.model.warp(
-                enc['img0'].expand(fl.shape[0], -1, -1, -1), fl[:, 0])
-            return torch.cat([warped, cond], 1)
-
-        rows['cond map + I_syn'] = (
-            per(lambda: isyn(fr_b, flows_b), b),
-            per(lambda: isyn(fr_1, flows_b[:1]), 1))
+            per(lambda: model.flow_composer.compose(fr_b, *src_args), b),
+            per(lambda: bl.flows(fr_1, *src_args), 1))
         geo = pipe.geometry(th_b)
-        gen = inf.model.generator
+
+        def isyn(k):
+            part = dict(flow=geo['flow'][:k], tgt_cond=model._cond(
+                fr_b if k == b else fr_1))
+            return model.target_inputs(enc['img0'], part)
+
+        rows['cond map + I_syn'] = (per(lambda: isyn(b), b),
+                                    per(lambda: isyn(1), 1))
+        gen = model.generator
         rows['G_TSF (+LWB)'] = (
-            per(lambda: fast(geo['tsf_inputs'], geo['flows'], enc['cache']),
+            per(lambda: fast(geo['tsf_inputs'], geo['flow'], enc['cache']),
                 b),
             per(lambda: gen.decode_targets(geo['tsf_inputs'][:1],
-                                           geo['flows'][:1], enc['cache']),
+                                           geo['flow'][:1], enc['cache']),
                 1))
-        out = fast(geo['tsf_inputs'], geo['flows'], enc['cache'])
+        out = fast(geo['tsf_inputs'], geo['flow'], enc['cache'])
 
         def compose(k):
             m, c = out['tsf_mask'][:k], out['tsf_color'][:k]

@@ -270,15 +270,17 @@ MUTATIONS: List[Mutation] = [
         'packed images are transposed'),
     # ---------------------------------------------------------- inference
     Mutation(
-        'inferencer-gsid-fed-background', 'inference', BASE_INF,
-        "src_inputs=torch.cat([imgs * masks['src_fg_mask'], cond], 1),",
-        'src_inputs=torch.cat([imgs * bg_mask, cond], 1),',
+        'inferencer-gsid-fed-background', 'inference', LWGAN,
+        "cache = self.generator.encode_sources(geo['src_inputs'], "
+        'decode=False)',
+        "cache = self.generator.encode_sources(torch.cat([geo['bg_inputs']"
+        "[:, None, :3], geo['src_cond']], 2), decode=False)",
         (INF_VS_MODEL + '::test_imitation_feeds_gsid_the_source_body',
          FRAMES),
         "the inferencer's G_SID sees the background instead of the body"),
     Mutation(
         'fast-path-fusion-skipped', 'inference',
-        'mmlwgan/apis/inferencers/fast_path.py',
+        'mmlwgan/models/generators/fast_tsf.py',
         '                return self._fmt(feat, cl).add_(\n'
         '                    block.warped_sum(',
         '                return self._fmt(feat, cl).add_(\n'
@@ -305,9 +307,9 @@ MUTATIONS: List[Mutation] = [
         (FRAMES, ),
         "background='original' gives G_BG's inpainting"),
     Mutation(
-        'original-background-inverted', 'inference', BASE_INF,
-        'bg = state.imgs[:1] * m + bg * (1 - m)',
-        'bg = bg * m + state.imgs[:1] * (1 - m)',
+        'original-background-inverted', 'inference', LWGAN,
+        'bg = src_img[:1] * keep + bg * (1 - keep)',
+        'bg = bg * keep + src_img[:1] * (1 - keep)',
         (FRAMES, ),
         "'original' keeps the source inside the body, G_BG outside"),
     Mutation(

@@ -145,15 +145,16 @@ class AppearanceTransferInferencer(BaseLWGANInferencer):
         n = ref_src.num_frames
         with torch.inference_mode(), writer:
             enc = self.encode_sources(state, bg_opt)
-            src_inp = enc['inputs']
+            src_geo = enc['geo']
+            composer = self.model.flow_composer
             # the target is the main source's own mesh
-            tgt_frags = self.rasterize(enc['ndc'][:1])
-            tgt_cond = src_inp['cond'][:1]
-            src_vis = enc['visible']
+            tgt_frags = self.rasterize(src_geo['src_ndc'][0, :1])
+            tgt_cond = src_geo['src_cond'][0, :1]
             kept = keep.unsqueeze(0).expand(state.num_sources, -1)
-            if src_vis is not None:
-                kept = kept & src_vis
-            src_flows = self.compose_flows(tgt_frags, enc['ndc'], kept)
+            if src_geo['src_visible'] is not None:
+                kept = kept & src_geo['src_visible'][0]
+            src_flows = composer.compose(tgt_frags, src_geo['src_ndc'],
+                                         self.faces, kept[None])
             src_warped = self.model.warp(state.imgs[:1], src_flows[:, 0])
             frames_iter = ref_src.frames()
             try:
@@ -167,22 +168,21 @@ class AppearanceTransferInferencer(BaseLWGANInferencer):
                         self.device)
                     ref_inp = self.source_inputs(ref_imgs, theta)
                     if start == 0:
-                        self.check_person(ref_inp['body'][:1],
+                        self.check_person(ref_inp['src_body'][:1, 0],
                                           'reference frame',
                                           'the reference SMPL')
-                    ref_cache = gen.encode_sources(
-                        ref_inp['src_inputs'][:, None], decode=False)
+                    ref_cache = gen.encode_sources(ref_inp['src_inputs'],
+                                                   decode=False)
                     N = stop - start
                     sel = ~keep[None].expand(N, -1)
-                    vis = self._visible_faces(ref_inp['fragments'])
-                    if vis is not None:
-                        sel = sel & vis
+                    if ref_inp['src_visible'] is not None:
+                        sel = sel & ref_inp['src_visible'][:, 0]
                     frags = tgt_frags._replace(
                         face_idx=tgt_frags.face_idx.expand(N, -1, -1),
                         bary=tgt_frags.bary.expand(N, -1, -1, -1),
                         depth=tgt_frags.depth.expand(N, -1, -1))
-                    ref_flow = self.compose_flows(
-                        frags, ref_inp['ndc'][:, None], sel[:, None])
+                    ref_flow = composer.compose(frags, ref_inp['src_ndc'],
+                                                self.faces, sel[:, None])
                     flows = torch.cat(
                         [ref_flow, src_flows.expand(N, -1, -1, -1, -1)], 1)
                     warped = self.model.warp(ref_imgs, ref_flow[:, 0]) + \

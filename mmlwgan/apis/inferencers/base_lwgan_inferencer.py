@@ -598,81 +598,25 @@ class BaseLWGANInferencer(BaseInferencer):
     # ---------------------------------------------------------- geometry
     def project(self, theta: Tensor,
                 pose: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
-        """(N, 85) thetas -> NDC vertices (N, V, 3) and body-frame
-        vertices (N, V, 3) (``pose`` overrides the theta's)."""
-        from mmlwgan.models.body import split_theta, weak_perspective_project
-        cam, th_pose, betas = split_theta(theta, self.body_model.num_betas)
-        verts = self.body_model(th_pose if pose is None else pose,
-                                betas)['vertices']
-        return weak_perspective_project(verts, cam), verts
+        """(N, 85) thetas -> NDC vertices (N, V, 3) and NDC keypoints
+        (:meth:`LiquidWarpingGAN.project`; ``pose`` overrides the
+        theta's)."""
+        return self.model.project(theta, pose=pose)
 
     def rasterize(self, ndc: Tensor):
-        return self.model.flow_composer.rasterizer(ndc, self.faces)
+        """Fragments of (N, V, 3) NDC meshes (the model's rasterizer)."""
+        return self.model.flow_composer.rasterize(ndc, self.faces)
 
     def source_inputs(self, imgs: Tensor, theta: Tensor) -> Dict[str, Tensor]:
-        """Per-image source geometry and generator inputs.
-
-        Args:
-            imgs (Tensor): (N, 3, H, W) in [-1, 1].
-            theta (Tensor): (N, 85).
-
-        Returns:
-            dict: ``ndc`` (N, V, 3), ``fragments``, ``cond`` (N, 3, H, W),
-            ``body`` (N, 1, H, W), ``src_inputs`` (N, 6, H, W) (the image
-            with the background removed + cond), ``bg_inputs`` (N, 4, H, W)
-            (the image with the body blanked + mask) and ``bg_input_mask``.
+        """Each image as a one-source set: :meth:`LiquidWarpingGAN.
+        source_geometry` and ``source_inputs`` with N = len(imgs), S = 1
+        (``src_ndc`` (N, 1, V, 3), ``src_fragments``, ``src_visible``,
+        ``src_body`` (N, 1, 1, H, W), ``src_inputs`` (N, 1, 6, H, W)...).
         """
-        from mmlwgan.models.flows import lwgan_masks
         ndc, _ = self.project(theta)
-        frags = self.rasterize(ndc)
-        cond = self.model._cond(frags)
-        body = (frags.face_idx >= 0).unsqueeze(1).to(imgs.dtype)
-        masks = lwgan_masks(body, body, self.model.ft_kernel,
-                            self.model.bg_kernel)
-        bg_mask = masks['bg_input_mask']
-        return dict(
-            ndc=ndc, fragments=frags, cond=cond, body=body,
-            src_inputs=torch.cat([imgs * masks['src_fg_mask'], cond], 1),
-            bg_inputs=torch.cat([imgs * bg_mask, bg_mask], 1),
-            bg_input_mask=bg_mask)
-
-    def compose_flows(self, frags, src_ndc: Tensor,
-                      face_masks: Optional[Tensor] = None) -> Tensor:
-        """Flows from N target renders to S sources, batched.
-
-        Args:
-            frags: target fragments (batch N).
-            src_ndc (Tensor): (S, V, 3) or (N, S, V, 3) source NDC vertices.
-            face_masks (Tensor, optional): (S, F) or (N, S, F) bool: faces
-                that may be sampled from each source (others get the
-                background value).
-
-        Returns:
-            Tensor: (N, S, H, W, 2), sampled per the model's
-            ``flow_convention``.
-        """
-        from mmlwgan.models.flows import compose_flow
-        N = frags.face_idx.shape[0]
-        if src_ndc.dim() == 3:
-            src_ndc = src_ndc.unsqueeze(0).expand(N, -1, -1, -1)
-        S = src_ndc.shape[1]
-        face_idx = frags.face_idx.repeat_interleave(S, 0)
-        bary = frags.bary.repeat_interleave(S, 0)
-        vis = None
-        if face_masks is not None:
-            if face_masks.dim() == 2:
-                face_masks = face_masks.unsqueeze(0).expand(N, -1, -1)
-            vis = face_masks.reshape(N * S, -1)
-        flow = compose_flow(face_idx, bary, self.faces,
-                            src_ndc.reshape(N * S, *src_ndc.shape[2:]), vis,
-                            self.model.flow_composer.bg_value)
-        return flow.reshape(N, S, *flow.shape[1:])
-
-    def _visible_faces(self, frags) -> Optional[Tensor]:
-        if not self.model.flow_composer.use_visibility:
-            return None
-        from mmlwgan.models.flows import face_visibility
-        return face_visibility(frags.face_idx, self.faces.shape[0])
+        geo = self.model.source_geometry(ndc[:, None])
+        geo.update(self.model.source_inputs(imgs[:, None], geo))
+        return geo
 
     def check_person(self, body: Tensor, what: str, smpl_from: str) -> None:
         """Raise :class:`NoPersonError` for silhouettes (N, 1, H, W) that
@@ -838,64 +782,40 @@ class BaseLWGANInferencer(BaseInferencer):
     def encode_sources(self, state: SourceState,
                        background: Union[str, Tensor] = 'generated'
                        ) -> Dict[str, Any]:
-        """Run the source stream once and make the background.
-
-        Returns:
-            dict: ``cache`` (``generator.encode_sources`` output), ``bg``
-            (1, 3, H, W), ``ndc`` (S, V, 3) source vertices, ``img0`` (1, 3,
-            H, W) the main source, ``visible`` (S, F) or None, ``inputs``
-            (the per-source geometry of :meth:`source_inputs`).
-        """
-        gen = self.model.generator
-        inp = self.source_inputs(state.imgs, state.theta)
-        cache = gen.encode_sources(inp['src_inputs'][None], decode=False)
-        if isinstance(background, Tensor):
-            bg = background
-        else:
-            bg = gen.bg_net(inp['bg_inputs'][:1])
-            if background == 'original':
-                m = inp['bg_input_mask'][:1]
-                bg = state.imgs[:1] * m + bg * (1 - m)
-        return dict(cache=cache, bg=bg, ndc=inp['ndc'],
-                    img0=state.imgs[:1], visible=self._visible_faces(
-                        inp['fragments']), inputs=inp)
+        """The model's :meth:`~LiquidWarpingGAN.encode_sources` of the
+        source set: geometry rasterized once, G_SID's cache, background."""
+        return self.model.encode_sources(state.imgs, state.theta, background)
 
     @torch.no_grad()
     def decode(self, enc: Dict[str, Any], tgt_ndc: Tensor,
-               front_warp: bool = False) -> Dict[str, Tensor]:
+               front_warp: bool = False, tsf=None) -> Dict[str, Tensor]:
         """Synthesize N target frames against the encoded sources.
 
         Args:
             enc (dict): output of :meth:`encode_sources`.
             tgt_ndc (Tensor): (N, V, 3) target NDC vertices.
             front_warp (bool): paste the directly warped face pixels.
+            tsf (callable, optional): G_TSF runner (e.g. :meth:`fast_tsf`).
 
         Returns:
             dict: ``img`` (N, 3, H, W) in [-1, 1], ``mask`` (N, 1, H, W),
-            ``warped`` (N, 3, H, W) and ``fragments``.
+            ``warped`` (N, 3, H, W), ``fragments`` and the rest of
+            :meth:`LiquidWarpingGAN.decode_targets`'s output.
         """
-        gen = self.model.generator
-        N = tgt_ndc.shape[0]
-        frags = self.rasterize(tgt_ndc)
-        flows = self.compose_flows(frags, enc['ndc'], enc['visible'])
-        cond = self.model._cond(frags)
-        warped = self.model.warp(enc['img0'].expand(N, -1, -1, -1),
-                                 flows[:, 0])
-        tsf_inputs = torch.cat([warped, cond], 1)
-        out = gen.decode_targets(tsf_inputs, flows, enc['cache'], enc['bg'])
-        img = out['tsf_img']
+        out = self.model.decode_targets(enc, tgt_ndc, tsf)
+        out['fragments'] = out['tgt_fragments']
         if front_warp:
-            img = self.paste_region(img, warped, out['tsf_mask'],
-                                    frags.face_idx, self.front_faces(),
-                                    flows[:, 0])
-        return dict(img=img, mask=out['tsf_mask'], warped=warped,
-                    fragments=frags)
+            out['img'] = self.paste_region(
+                out['img'], out['warped'], out['mask'],
+                out['fragments'].face_idx, self.front_faces(),
+                out['flow'][:, 0])
+        return out
 
     def fast_tsf(self):
-        """The :class:`~mmlwgan.apis.inferencers.fast_path.FastTSF` of the
+        """The :class:`~mmlwgan.models.generators.FastTSF` of the
         model's generator (built once; it follows weight changes), or None
         when the generator is not one it can run."""
-        from .fast_path import FastTSF
+        from mmlwgan.models.generators import FastTSF
         gen = self.model.generator
         if self._fast_tsf is None or self._fast_tsf.gen is not gen:
             self._fast_tsf = FastTSF(gen) if FastTSF.supports(gen) else None

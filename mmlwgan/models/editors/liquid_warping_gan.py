@@ -16,7 +16,7 @@ Data flow of one batch (shapes for B pairs of S sources, H x W images):
    perceptual and face identity on the target, mask BCE against the eroded
    rendered background, total variation of the masks, LSGAN.
 """
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from mmlwgan.registry import BODY_MODELS, MODELS
 from ..body import split_theta, weak_perspective_project
-from ..flows import FlowComposer, lwgan_masks
+from ..flows import FlowComposer, erode, lwgan_masks
 from ..renderers import release_face_uv, uv_cond_map
 
 ModelCfg = Optional[Union[dict, nn.Module]]
@@ -229,15 +229,24 @@ class LiquidWarpingGAN(BaseModel):
             face_uv = self.body_model.face_uv
         return uv_cond_map(fragments, face_uv.to(fragments.bary.device))
 
-    def _mesh(self, theta: Tensor,
-              shape: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
-        """(N, 85) theta -> NDC vertices (N, V, 3) and NDC keypoints
-        (N, K, 2) (the body model's extra regressor when present, e.g.
-        COCO-plus, else its joints)."""
-        cam, pose, betas = split_theta(theta)
-        if shape is not None:
-            betas = shape
-        out = self.body_model(pose, betas)
+    def project(self, theta: Tensor, shape: Optional[Tensor] = None,
+                pose: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        """Thetas -> NDC meshes and keypoints.
+
+        Args:
+            theta (Tensor): (N, 85) ``[cam (3), pose (72), shape (10)]``.
+            shape (Tensor, optional): (N, 10) betas replacing the theta's.
+            pose (Tensor, optional): (N, 72) pose replacing the theta's.
+
+        Returns:
+            tuple[Tensor, Tensor]: NDC vertices (N, V, 3) (weak
+            perspective, ``y`` down) and NDC keypoints (N, K, 2) (the body
+            model's extra regressor when present, e.g. COCO-plus, else its
+            joints).
+        """
+        cam, th_pose, betas = split_theta(theta, self.body_model.num_betas)
+        out = self.body_model(th_pose if pose is None else pose,
+                              betas if shape is None else shape)
         verts = weak_perspective_project(out['vertices'], cam)
         kps = out.get('keypoints_extra')
         if kps is None:
@@ -246,11 +255,77 @@ class LiquidWarpingGAN(BaseModel):
         return verts, kps
 
     @torch.no_grad()
+    def source_geometry(self, src_ndc: Tensor) -> Dict[str, Tensor]:
+        """Everything the sources give, rasterized once.
+
+        Args:
+            src_ndc (Tensor): (N, S, V, 3) NDC vertices of S sources each.
+
+        Returns:
+            dict[str, Tensor]: ``src_ndc``, ``src_fragments`` (batch N * S),
+            ``src_visible`` (N, S, F) bool or None (``use_visibility``),
+            ``src_cond`` (N, S, 3, H, W), ``src_body`` (N, S, 1, H, W) and
+            the release's masks ``src_bg_mask`` / ``src_fg_mask`` /
+            ``bg_input_mask`` (N, S, 1, H, W) in {0, 1}.
+        """
+        N, S = src_ndc.shape[:2]
+        faces = self.body_model.faces
+        frags = self.flow_composer.rasterize(src_ndc.flatten(0, 1), faces)
+        body = (frags.face_idx >= 0).unsqueeze(1).float()
+        masks = lwgan_masks(body, body, self.ft_kernel, self.bg_kernel)
+        visible = self.flow_composer.visible_faces(frags, faces.shape[0])
+
+        def per_source(x: Tensor) -> Tensor:
+            return x.reshape(N, S, *x.shape[1:])
+
+        return dict(
+            src_ndc=src_ndc,
+            src_fragments=frags,
+            src_visible=None if visible is None else per_source(visible),
+            src_cond=per_source(self._cond(frags)),
+            src_body=per_source(body),
+            src_bg_mask=per_source(masks['src_bg_mask']),
+            src_fg_mask=per_source(masks['src_fg_mask']),
+            bg_input_mask=per_source(masks['bg_input_mask']))
+
+    @torch.no_grad()
+    def target_geometry(self, src_geo: Dict[str, Tensor], tgt_ndc: Tensor,
+                        compose: Optional[Callable] = None
+                        ) -> Dict[str, Tensor]:
+        """Target renders and their flows to the sources.
+
+        Args:
+            src_geo (dict): :meth:`source_geometry` of N source sets, or of
+                one set shared by all targets.
+            tgt_ndc (Tensor): (N, V, 3) target NDC vertices.
+            compose (callable, optional): replaces
+                ``flow_composer.compose`` (same signature; e.g. the
+                benchmark's per-sample loop of the release).
+
+        Returns:
+            dict[str, Tensor]: ``tgt_fragments``, ``flow`` (N, S, H, W, 2)
+            (``align_corners=False`` pixel centres, sampled per
+            :attr:`flow_convention`; -2 off the body), ``tgt_cond``
+            (N, 3, H, W), ``tgt_body`` (N, 1, H, W) and ``tgt_bg_mask``
+            (N, 1, H, W), the eroded target background.
+        """
+        faces = self.body_model.faces
+        frags = self.flow_composer.rasterize(tgt_ndc, faces)
+        compose = compose or self.flow_composer.compose
+        flow = compose(frags, src_geo['src_ndc'], faces,
+                       src_geo['src_visible'])
+        body = (frags.face_idx >= 0).unsqueeze(1).float()
+        return dict(tgt_fragments=frags, flow=flow, tgt_cond=self._cond(frags),
+                    tgt_body=body, tgt_bg_mask=erode(1.0 - body,
+                                                     self.ft_kernel))
+
+    @torch.no_grad()
     def compute_geometry(self,
                          src_smpl: Tensor,
                          tgt_smpl: Tensor,
                          keep_src_shape: bool = False) -> Dict[str, Tensor]:
-        """Meshes, flows, condition maps and masks of a batch.
+        """Meshes, flows, condition maps and masks of a batch of pairs:
+        :meth:`project`, :meth:`source_geometry`, :meth:`target_geometry`.
 
         Args:
             src_smpl (Tensor): (B, S, 85) source thetas.
@@ -260,40 +335,21 @@ class LiquidWarpingGAN(BaseModel):
                 target's own shape (training, self-imitation).
 
         Returns:
-            dict[str, Tensor]: ``flow`` (B, S, H, W, 2) (``align_corners=
-            False`` pixel centres; sampled per :attr:`flow_convention`), ``src_cond`` (B, S, 3, H, W), ``tgt_cond``
+            dict[str, Tensor]: the keys of both geometry methods (``flow``
+            (B, S, H, W, 2), ``src_cond`` (B, S, 3, H, W), ``tgt_cond``
             (B, 3, H, W), ``src_body`` (B, S, 1, H, W), ``tgt_body``
             (B, 1, H, W), masks ``src_bg_mask`` / ``src_fg_mask`` /
             ``bg_input_mask`` (B, S, 1, H, W) and ``tgt_bg_mask``
-            (B, 1, H, W), and ``tgt_kps`` (B, K, 2) NDC keypoints.
+            (B, 1, H, W)...) and ``tgt_kps`` (B, K, 2) NDC keypoints.
         """
         B, S = src_smpl.shape[:2]
-        src_verts, _ = self._mesh(src_smpl.reshape(B * S, -1))
-        shape = src_smpl[:, 0, -10:] if keep_src_shape else None
-        tgt_verts, tgt_kps = self._mesh(tgt_smpl, shape)
-        faces = self.body_model.faces
-        geo = self.flow_composer(
-            src_verts.reshape(B, S, *src_verts.shape[1:]), tgt_verts, faces)
-        flow = geo['flow']  # sampled as is in both conventions
-        src_cond = self._cond(geo['src_fragments'])
-        tgt_cond = self._cond(geo['tgt_fragments'])
-        src_body = geo['src_body']  # (B, S, 1, H, W)
-        tgt_body = geo['tgt_body']
-        masks = lwgan_masks(
-            src_body.flatten(0, 1), tgt_body.repeat_interleave(S, 0),
-            self.ft_kernel, self.bg_kernel)
-        out = dict(
-            flow=flow,
-            src_cond=src_cond.reshape(B, S, *src_cond.shape[1:]),
-            tgt_cond=tgt_cond,
-            src_body=src_body,
-            tgt_body=tgt_body,
-            tgt_bg_mask=masks['tgt_bg_mask'].reshape(B, S, 1,
-                                                     *flow.shape[2:4])[:, 0],
-            tgt_kps=tgt_kps)
-        for key in ('src_bg_mask', 'src_fg_mask', 'bg_input_mask'):
-            out[key] = masks[key].reshape(B, S, *masks[key].shape[1:])
-        return out
+        src_ndc, _ = self.project(src_smpl.reshape(B * S, -1))
+        shape = src_smpl[:, 0, -self.body_model.num_betas:] \
+            if keep_src_shape else None
+        tgt_ndc, tgt_kps = self.project(tgt_smpl, shape)
+        geo = self.source_geometry(src_ndc.reshape(B, S, *src_ndc.shape[1:]))
+        geo.update(self.target_geometry(geo, tgt_ndc), tgt_kps=tgt_kps)
+        return geo
 
     def warp(self, img: Tensor, flow: Tensor) -> Tensor:
         """Warp (B, C, H, W) images with (B, H, W, 2) flows."""
@@ -301,30 +357,53 @@ class LiquidWarpingGAN(BaseModel):
                              padding_mode='zeros',
                              align_corners=self.align_corners)
 
-    def generator_inputs(self, src_img: Tensor,
-                         geo: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        """The three streams' inputs.
+    def source_inputs(self, src_img: Tensor,
+                      geo: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """G_BG's and G_SID's inputs.
 
         Args:
             src_img (Tensor): (B, S, 3, H, W) in [-1, 1].
-            geo (dict): output of :meth:`compute_geometry`.
+            geo (dict): holds :meth:`source_geometry`'s keys.
 
         Returns:
-            dict[str, Tensor]: ``bg_inputs`` (B, 4, H, W): first source with
-            the body region (eroded background mask, ``bg_kernel``) blanked,
-            plus that mask; ``src_inputs`` (B, S, 6, H, W): sources with the
-            background removed, plus their cond maps; ``tsf_inputs``
-            (B, 6, H, W): the first source warped by T (I_syn), plus the
-            target cond map; ``warped`` (B, 3, H, W) = I_syn.
+            dict[str, Tensor]: ``bg_inputs`` (B, 4, H, W): the first source
+            with the body region (eroded background mask, ``bg_kernel``)
+            blanked, plus that mask; ``src_inputs`` (B, S, 6, H, W): the
+            sources with the background removed, plus their cond maps.
         """
         bg_mask = geo['bg_input_mask'][:, 0]
         bg_inputs = torch.cat([src_img[:, 0] * bg_mask, bg_mask], dim=1)
         src_inputs = torch.cat([src_img * geo['src_fg_mask'], geo['src_cond']],
                                dim=2)
-        warped = self.warp(src_img[:, 0], geo['flow'][:, 0])
-        tsf_inputs = torch.cat([warped, geo['tgt_cond']], dim=1)
-        return dict(bg_inputs=bg_inputs, src_inputs=src_inputs,
-                    tsf_inputs=tsf_inputs, warped=warped)
+        return dict(bg_inputs=bg_inputs, src_inputs=src_inputs)
+
+    def target_inputs(self, src_img0: Tensor,
+                      geo: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """G_TSF's input.
+
+        Args:
+            src_img0 (Tensor): (B, 3, H, W) the first source of each target,
+                or (1, 3, H, W) shared by all.
+            geo (dict): holds :meth:`target_geometry`'s keys.
+
+        Returns:
+            dict[str, Tensor]: ``warped`` (B, 3, H, W) = I_syn, the first
+            source warped by T, and ``tsf_inputs`` (B, 6, H, W) =
+            ``[I_syn, target cond map]``.
+        """
+        flow = geo['flow'][:, 0]
+        warped = self.warp(src_img0.expand(flow.shape[0], -1, -1, -1), flow)
+        return dict(warped=warped,
+                    tsf_inputs=torch.cat([warped, geo['tgt_cond']], dim=1))
+
+    def generator_inputs(self, src_img: Tensor,
+                         geo: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """The three streams' inputs: :meth:`source_inputs` and
+        :meth:`target_inputs` (``src_img`` (B, S, 3, H, W) in [-1, 1],
+        ``geo`` from :meth:`compute_geometry`)."""
+        out = self.source_inputs(src_img, geo)
+        out.update(self.target_inputs(src_img[:, 0], geo))
+        return out
 
     def run_generator(self, src_img: Tensor, src_smpl: Tensor,
                       tgt_smpl: Tensor, keep_src_shape: bool = False
@@ -336,6 +415,83 @@ class LiquidWarpingGAN(BaseModel):
         out = self.generator(geo['bg_inputs'], geo['src_inputs'],
                              geo['tsf_inputs'], geo['flow'])
         return out, geo
+
+    # ------------------------------------------------------------------
+    # inference: a source set encoded once, any number of targets
+    # ------------------------------------------------------------------
+    @torch.no_grad()
+    def encode_sources(self, src_img: Tensor, src_smpl: Tensor,
+                       background: Union[str, Tensor] = 'generated'
+                       ) -> Dict[str, Any]:
+        """Everything about one source set that the targets reuse: the
+        geometry (rasterized once), G_SID's cache and the background.
+
+        Args:
+            src_img (Tensor): (S, 3, H, W) source images in [-1, 1].
+            src_smpl (Tensor): (S, 85) their thetas.
+            background (str | Tensor): ``'generated'`` (G_BG's output),
+                ``'original'`` (the first source's own pixels, G_BG's
+                inside the region its body covers) or a (1, 3, H, W) image in
+                [-1, 1].
+
+        Returns:
+            dict: ``geo`` (:meth:`source_geometry` of the set, batch 1, plus
+            ``bg_inputs`` / ``src_inputs``), ``cache``
+            (``generator.encode_sources``), ``bg`` (1, 3, H, W) and ``img0``
+            (1, 3, H, W), the first source.
+        """
+        src_ndc, _ = self.project(src_smpl)
+        geo = self.source_geometry(src_ndc[None])
+        geo.update(self.source_inputs(src_img[None], geo))
+        cache = self.generator.encode_sources(geo['src_inputs'], decode=False)
+        if isinstance(background, Tensor):
+            bg = background
+        else:
+            if background not in ('generated', 'original'):
+                raise ValueError("background must be 'generated', "
+                                 "'original' or an image tensor, got "
+                                 f'{background!r}')
+            bg = self.generator.bg_net(geo['bg_inputs'])
+            if background == 'original':
+                keep = geo['bg_input_mask'][:, 0]
+                bg = src_img[:1] * keep + bg * (1 - keep)
+        return dict(geo=geo, cache=cache, bg=bg, img0=src_img[:1])
+
+    @torch.no_grad()
+    def target_frames_inputs(self, enc: Dict[str, Any], tgt_ndc: Tensor,
+                             compose: Optional[Callable] = None
+                             ) -> Dict[str, Tensor]:
+        """:meth:`target_geometry` and :meth:`target_inputs` of N target
+        meshes (N, V, 3) against an encoded source set."""
+        geo = self.target_geometry(enc['geo'], tgt_ndc, compose)
+        geo.update(self.target_inputs(enc['img0'], geo))
+        return geo
+
+    @torch.no_grad()
+    def decode_targets(self, enc: Dict[str, Any], tgt_ndc: Tensor,
+                       tsf: Optional[Callable] = None
+                       ) -> Dict[str, Tensor]:
+        """Synthesize N target frames against an encoded source set.
+
+        Args:
+            enc (dict): :meth:`encode_sources`.
+            tgt_ndc (Tensor): (N, V, 3) target NDC vertices
+                (:meth:`project`).
+            tsf (callable, optional): runs G_TSF instead of
+                ``generator.decode_targets`` (same signature; e.g. the
+                optimised :class:`~mmlwgan.models.generators.FastTSF`).
+
+        Returns:
+            dict[str, Tensor]: ``img`` (N, 3, H, W) in [-1, 1], ``mask``
+            (N, 1, H, W) (background weight), and the target geometry and
+            inputs (``tgt_fragments``, ``flow``, ``tgt_cond``, ``warped``,
+            ``tsf_inputs``...).
+        """
+        geo = self.target_frames_inputs(enc, tgt_ndc)
+        run = self.generator.decode_targets if tsf is None else tsf
+        out = run(geo['tsf_inputs'], geo['flow'], enc['cache'], enc['bg'])
+        geo.update(img=out['tsf_img'], mask=out['tsf_mask'])
+        return geo
 
     # ------------------------------------------------------------------
     # losses

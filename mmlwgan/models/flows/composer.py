@@ -1,6 +1,6 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
 """``FlowComposer``: from source and target meshes to the transformation flow."""
-from typing import Dict, Union
+from typing import Dict, Optional, Union
 
 from torch import Tensor, nn
 
@@ -11,6 +11,11 @@ from .flow import BG_FLOW_VALUE, compose_flow, face_visibility, warp_image
 @MODELS.register_module()
 class FlowComposer(nn.Module):
     """Rasterize the source(s) and the target, and compose the flow T.
+
+    :meth:`rasterize` and :meth:`compose` are the two halves, so that a
+    source set is rasterized once and composed against any number of
+    targets (:meth:`LiquidWarpingGAN.encode_sources` /
+    ``decode_targets``); :meth:`forward` does both for a batch of pairs.
 
     Args:
         rasterizer (dict | nn.Module): config of a ``RENDERERS`` rasterizer
@@ -37,9 +42,49 @@ class FlowComposer(nn.Module):
         self.use_visibility = use_visibility
         self.bg_value = bg_value
 
+    def rasterize(self, verts: Tensor, faces: Tensor):
+        """Rasterize (N, V, 3) NDC meshes (the configured rasterizer)."""
+        return self.rasterizer(verts, faces)
+
+    def visible_faces(self, fragments, num_faces: int) -> Optional[Tensor]:
+        """(N, F) bool faces each render shows, or None without
+        ``use_visibility``."""
+        if not self.use_visibility:
+            return None
+        return face_visibility(fragments.face_idx, num_faces)
+
+    def compose(self, tgt_fragments, src_verts: Tensor, faces: Tensor,
+                src_visible: Optional[Tensor] = None) -> Tensor:
+        """The flow from N target renders to S sources each.
+
+        Args:
+            tgt_fragments: rasterization of the N targets.
+            src_verts (Tensor): (N, S, V, 3) source NDC vertices, or
+                (1, S, V, 3) shared by all targets.
+            faces (Tensor): (F, 3) long.
+            src_visible (Tensor, optional): (N or 1, S, F) bool faces each
+                source shows (:meth:`visible_faces`).
+
+        Returns:
+            Tensor: (N, S, H, W, 2), ``align_corners=False`` pixel centres,
+            ``bg_value`` off the body.
+        """
+        N = tgt_fragments.face_idx.shape[0]
+        S = src_verts.shape[1]
+        src = src_verts.expand(N, -1, -1, -1).reshape(N * S,
+                                                      *src_verts.shape[2:])
+        vis = None
+        if src_visible is not None:
+            vis = src_visible.expand(N, -1, -1).reshape(N * S, -1)
+        flow = compose_flow(
+            tgt_fragments.face_idx.repeat_interleave(S, dim=0),
+            tgt_fragments.bary.repeat_interleave(S, dim=0), faces, src, vis,
+            self.bg_value)
+        return flow.reshape(N, S, *flow.shape[1:])
+
     def forward(self, src_verts: Tensor, tgt_verts: Tensor,
                 faces: Tensor) -> Dict[str, Tensor]:
-        """Compose the flow.
+        """Rasterize the sources and the targets, then compose the flow.
 
         Returns:
             dict[str, Tensor]:
@@ -51,24 +96,20 @@ class FlowComposer(nn.Module):
               silhouettes in {0, 1}.
         """
         multi = src_verts.dim() == 4
-        B = tgt_verts.shape[0]
-        S = src_verts.shape[1] if multi else 1
-        src_flat = src_verts.reshape(B * S, *src_verts.shape[-2:])
-        src_frag = self.rasterizer(src_flat, faces)
-        tgt_frag = self.rasterizer(tgt_verts, faces)
-
-        face_idx = tgt_frag.face_idx.repeat_interleave(S, dim=0)
-        bary = tgt_frag.bary.repeat_interleave(S, dim=0)
-        visible = None
-        if self.use_visibility:
-            visible = face_visibility(src_frag.face_idx, faces.shape[-2])
-        flow = compose_flow(face_idx, bary, faces, src_flat, visible,
-                            self.bg_value)
+        if not multi:
+            src_verts = src_verts.unsqueeze(1)
+        B, S = src_verts.shape[:2]
+        src_frag = self.rasterize(src_verts.flatten(0, 1), faces)
+        tgt_frag = self.rasterize(tgt_verts, faces)
+        visible = self.visible_faces(src_frag, faces.shape[-2])
+        if visible is not None:
+            visible = visible.reshape(B, S, -1)
+        flow = self.compose(tgt_frag, src_verts, faces, visible)
         src_body = (src_frag.face_idx >= 0).unsqueeze(1).float()
         tgt_body = (tgt_frag.face_idx >= 0).unsqueeze(1).float()
-        if multi:
-            flow = flow.reshape(B, S, *flow.shape[1:])
-            src_body = src_body.reshape(B, S, *src_body.shape[1:])
+        src_body = src_body.reshape(B, S, *src_body.shape[1:])
+        if not multi:
+            flow, src_body = flow[:, 0], src_body[:, 0]
         return dict(flow=flow, src_fragments=src_frag, tgt_fragments=tgt_frag,
                     src_body=src_body, tgt_body=tgt_body)
 

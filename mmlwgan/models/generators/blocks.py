@@ -5,10 +5,25 @@ The layouts (module order inside each ``nn.Sequential``, bias-free
 convolutions, affine instance norm) follow the ICCV release exactly, so that
 the released ``state_dict`` keys map onto ours by a prefix rename only.
 """
-from typing import List
+from typing import List, Tuple
 
 import torch.nn as nn
 from torch import Tensor
+
+
+class ConvNormReLU(nn.Sequential):
+    """``nn.Sequential(conv, norm, ReLU)`` with the layers named: indices
+    (hence state-dict keys) stay the release's 0, 1, 2."""
+
+    @property
+    def conv(self) -> nn.Module:
+        """The ``Conv2d`` / ``ConvTranspose2d``."""
+        return self[0]
+
+    @property
+    def norm(self) -> nn.Module:
+        """The ``InstanceNorm2d``."""
+        return self[1]
 
 
 def conv_norm_relu(in_channels: int,
@@ -17,7 +32,7 @@ def conv_norm_relu(in_channels: int,
                    stride: int = 1,
                    padding: int = 0,
                    transposed: bool = False,
-                   output_padding: int = 0) -> nn.Sequential:
+                   output_padding: int = 0) -> ConvNormReLU:
     """``Conv2d`` (or ``ConvTranspose2d``) -> ``InstanceNorm2d(affine)`` ->
     ``ReLU``, without conv bias (the norm's bias plays its role).
 
@@ -35,7 +50,7 @@ def conv_norm_relu(in_channels: int,
             Defaults to 0.
 
     Returns:
-        nn.Sequential: the three layers.
+        ConvNormReLU: the three layers (``.conv``, ``.norm``).
     """
     if transposed:
         conv = nn.ConvTranspose2d(
@@ -45,8 +60,8 @@ def conv_norm_relu(in_channels: int,
         conv = nn.Conv2d(
             in_channels, out_channels, kernel_size, stride=stride,
             padding=padding, bias=False)
-    return nn.Sequential(conv, nn.InstanceNorm2d(out_channels, affine=True),
-                         nn.ReLU(inplace=True))
+    return ConvNormReLU(conv, nn.InstanceNorm2d(out_channels, affine=True),
+                        nn.ReLU(inplace=True))
 
 
 class ResidualBlock(nn.Module):
@@ -68,6 +83,16 @@ class ResidualBlock(nn.Module):
             nn.ReLU(inplace=True),
             nn.Conv2d(channels, channels, 3, stride=1, padding=1, bias=False),
             nn.InstanceNorm2d(channels, affine=True))
+
+    @property
+    def convs(self) -> Tuple[nn.Module, nn.Module]:
+        """The two convolutions (``main.0``, ``main.3``)."""
+        return self.main[0], self.main[3]
+
+    @property
+    def norms(self) -> Tuple[nn.Module, nn.Module]:
+        """The two instance norms (``main.1``, ``main.4``)."""
+        return self.main[1], self.main[4]
 
     def forward(self, x: Tensor) -> Tensor:
         """Args:

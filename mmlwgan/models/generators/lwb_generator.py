@@ -199,6 +199,12 @@ class LWBGenerator(BaseModule):
                 to_align_corners=self.fusion_align_corners).view(shape)
         return flows
 
+    def fusion_block(self, point: int) -> Optional[nn.Module]:
+        """The fusion block at fusion point ``point`` of the streams, or
+        None where that point is not fused."""
+        slot = self._fusion_slot.get(point)
+        return None if slot is None else self.fusions[slot]
+
     def encode_sources(self, src_inputs: Tensor,
                        decode: bool = True) -> Dict[str, object]:
         """Run G_SID once on a source set and cache what G_TSF needs.
@@ -243,7 +249,7 @@ class LWBGenerator(BaseModule):
         # target frame
         prepared: List[Optional[Tensor]] = [None] * self.num_fusion_points
         for p in self.fusion_points:
-            block = self.fusions[self._fusion_slot[p]]
+            block = self.fusion_block(p)
             if hasattr(block, 'prepare_source'):
                 prepared[p] = block.prepare_source(features[p])
         if any(x is not None for x in prepared):
@@ -301,15 +307,15 @@ class LWBGenerator(BaseModule):
         prepared = prepared_features(cache)
 
         def fuse(i: int, feat: Tensor) -> Tensor:
-            slot = self._fusion_slot.get(i)
-            if slot is None:
+            block = self.fusion_block(i)
+            if block is None:
                 return feat
             if prepared[i] is not None:
                 src = broadcast_batch(prepared[i], N,
                                       'cached source features')
-                return self.fusions[slot](feat, src, flows, prepared=True)
+                return block(feat, src, flows, prepared=True)
             src = broadcast_batch(feats[i], N, 'cached source features')
-            return self.fusions[slot](feat, src, flows)
+            return block(feat, src, flows)
 
         color, mask = self.tsf_net(tsf_inputs, fuse)
         out = dict(tsf_color=color, tsf_mask=mask)

@@ -97,6 +97,17 @@ class ResUnetGenerator(BaseModule):
         ] + [2**num_downs] * num_blocks
 
     @property
+    def color_head(self) -> nn.Conv2d:
+        """The colour head's convolution (``img_reg.0``, before tanh)."""
+        return self.img_reg[0]
+
+    @property
+    def mask_head(self) -> nn.Conv2d:
+        """The mask head's convolution (``attention_reg.0``, before
+        sigmoid)."""
+        return self.attention_reg[0]
+
+    @property
     def num_fusion_points(self) -> int:
         """int: ``num_downs + num_blocks``."""
         return self.num_downs + self.num_blocks

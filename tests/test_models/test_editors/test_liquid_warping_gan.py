@@ -197,7 +197,7 @@ def test_release_convention_uses_the_release_face_uv_rule(
         model = MODELS.build(copy.deepcopy(cfg))
         geo = model.compute_geometry(inputs['src_smpl'], inputs['tgt_smpl'])
         frags = model.flow_composer.rasterizer(
-            model._mesh(inputs['tgt_smpl'])[0], model.body_model.faces)
+            model.project(inputs['tgt_smpl'])[0], model.body_model.faces)
         body = frags.face_idx >= 0
         expected = torch.as_tensor(face_uv).float()[frags.face_idx[body]]
         got = geo['tgt_cond'].permute(0, 2, 3, 1)[body]
