@@ -11,6 +11,14 @@ A-pose videos), in front of a textured background, seen by a fixed
 weak-perspective camera per video. The SMPL parameters stored are exactly the
 ones rendered, so a model trained on it sees perfect "HMR" estimates.
 
+Real data is not like that; three options (all off by default, recorded in
+``synthetic_iper.json``, see :mod:`.realism`) add real-world error:
+``noise`` (the SMPL written to ``pose_shape.pkl`` is an HMR-like estimate
+of the one rendered, which goes to ``pose_shape_rendered.pkl``), ``loose``
+(hair, skirts and loose sleeves off the SMPL surface) and ``shading``
+(Lambertian shading from a fixed light on the posed normals). With them off
+the output is the same, byte for byte, as without these options.
+
 Written under ``out_dir`` (the layout :class:`mmlwgan.datasets.IPERDataset`
 reads)::
 
@@ -20,6 +28,10 @@ reads)::
                                                    float32, pickle protocol 2
     smpls/<actor>/<cloth>/<action>/kps.pkl        {'kps': (N, 19, 2)} float32,
                                                    COCO-plus keypoints in NDC
+    smpls/<actor>/<cloth>/<action>/pose_shape_rendered.pkl
+                                                  with ``noise``: the SMPL
+                                                   rendered (pose_shape.pkl
+                                                   is then an estimate)
     train.txt, val.txt                            video ids (val: held-out
                                                    actors)
     iPER_protocol.json                            evaluation protocol, the
@@ -42,7 +54,7 @@ import os.path as osp
 import pickle
 import shutil
 import tempfile
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -52,6 +64,7 @@ from torch import Tensor
 
 from mmlwgan.utils.io import AtomicVideoWriter, atomic_path
 from . import motions as M
+from . import realism as R
 from .synthetic_batch import patterned_background, synthetic_theta
 from .synthetic_smpl import SYNTHETIC_PART_NAMES, save_synthetic_smpl
 
@@ -62,6 +75,9 @@ SYNTHETIC_MOTIONS = ('turn_around', 'dance', 'wave', 'squat', 'walk')
 SMPL_FILENAME = 'smpl_model.npz'
 PROTOCOL_FILENAME = 'iPER_protocol.json'
 META_FILENAME = 'synthetic_iper.json'
+#: With annotation noise: the SMPL the frames were rendered with, beside the
+#: (noisy) ``pose_shape.pkl``.
+RENDERED_SMPL_FILENAME = 'pose_shape_rendered.pkl'
 VIDEO_RELEASE_DIR = 'iPER_256_video_release'
 #: Number of view angles / source frames of a protocol entry.
 NUM_PROTOCOL_SOURCES = 8
@@ -448,35 +464,71 @@ class SyntheticIPERRenderer:
     @torch.no_grad()
     def render(self, theta: np.ndarray, actor: Dict[str, Any],
                cloth: Dict[str, Any],
-               background: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+               background: np.ndarray,
+               loose: Optional['R.LooseMesh'] = None,
+               shading: Optional[Dict[str, Any]] = None,
+               return_maps: bool = False) -> Tuple[np.ndarray, ...]:
         """Render (N, 85) thetas.
+
+        Args:
+            loose (LooseMesh, optional): garments off the SMPL surface
+                (:func:`mmlwgan.testing.realism.build_loose_mesh`), rendered
+                with the body.
+            shading (dict, optional): :func:`~mmlwgan.testing.realism.
+                shading_config`; None: flat shading, light at the camera.
+            return_maps (bool): also return a dict of (N, H, W) maps:
+                ``shade`` (the shading factor), ``mask`` (person),
+                ``smpl_mask`` (the SMPL body alone) and ``rest`` (N, H, W, 3)
+                rest point of every pixel.
 
         Returns:
             tuple: frames (N, H, W, 3) uint8 RGB and keypoints (N, 19, 2)
-            float32 (NDC of the COCO-plus joints).
+            float32 (NDC of the COCO-plus joints) (and the maps).
         """
         from mmlwgan.models.renderers import (interpolate_vertex_values,
                                               shade_vertex_colors)
         r = self.renderer
         faces = r.faces
+        v_rest, labels = self.v_rest, self.face_labels
+        num_body = self.v_rest.shape[0]
+        if loose is not None:
+            faces = torch.cat([faces, loose.faces + num_body])
+            v_rest = torch.cat([v_rest, loose.rest])
+            labels = torch.cat([labels, loose.kinds + len(self.dresser.names)])
         bg = torch.from_numpy(background).permute(2, 0, 1)[None].float()
         frames, kps = [], []
+        maps: Dict[str, List[np.ndarray]] = dict(shade=[], mask=[],
+                                                 smpl_mask=[], rest=[])
         for start in range(0, len(theta), self.batch_size):
             th = torch.from_numpy(
                 np.ascontiguousarray(theta[start:start + self.batch_size]))
             cam, pose, betas = th[:, :3], th[:, 3:75], th[:, 75:]
             out = r.body_model(pose, betas)
-            ndc = r.project(out['vertices'], cam)
-            frags = r.rasterize(ndc)
+            verts = out['vertices']
+            if loose is not None:
+                verts = torch.cat(
+                    [verts, loose.pose(r.body_model, pose, betas[:1])], 1)
+            ndc = r.project(verts, cam)
+            frags = r.rasterizer(ndc, faces)
             b = len(th)
             mask = frags.face_idx >= 0  # (B, H, W)
-            rest = interpolate_vertex_values(frags, faces, self.v_rest)
+            rest = interpolate_vertex_values(frags, faces, v_rest)
             pts = rest.permute(0, 2, 3, 1)[mask]  # (P, 3)
-            part = self.face_labels[frags.face_idx[mask]]
+            part = labels[frags.face_idx[mask]]
             albedo = self.dresser.albedo(pts, part, actor, cloth)
-            shade = shade_vertex_colors(
-                frags, faces, ndc, torch.ones(self.v_rest.shape[0], 3),
-                ambient=0.55, diffuse=0.45, background=0.0)
+            if loose is not None:
+                extra = part >= len(self.dresser.names)
+                albedo[extra] = R.loose_albedo(
+                    pts[extra], part[extra] - len(self.dresser.names),
+                    actor, cloth, _pattern)
+            if shading is None:
+                shade = shade_vertex_colors(
+                    frags, faces, ndc, torch.ones(v_rest.shape[0], 3),
+                    ambient=0.55, diffuse=0.45, background=0.0)
+            else:
+                shade = R.lambert_shading(frags, faces, verts,
+                                          shading)[:, None].expand(
+                                              -1, 3, -1, -1)
             img = bg.expand(b, -1, -1, -1).clone().permute(0, 2, 3, 1)
             img[mask] = albedo * shade.permute(0, 2, 3, 1)[mask]
             img = (img.clamp(0, 1) * 255).round().to(torch.uint8)
@@ -485,7 +537,17 @@ class SyntheticIPERRenderer:
             if key is None:
                 key = out['joints'][:, :19]
             kps.append(r.project(key, cam)[..., :2].float().numpy())
-        return np.concatenate(frames), np.concatenate(kps).astype(np.float32)
+            if return_maps:
+                maps['shade'].append(shade[:, 0].numpy())
+                maps['mask'].append(mask.numpy())
+                body_only = r.rasterize(r.project(out['vertices'], cam))
+                maps['smpl_mask'].append((body_only.face_idx >= 0).numpy())
+                maps['rest'].append(rest.permute(0, 2, 3, 1).numpy())
+        result = (np.concatenate(frames),
+                  np.concatenate(kps).astype(np.float32))
+        if return_maps:
+            result += ({k: np.concatenate(v) for k, v in maps.items()}, )
+        return result
 
 
 # ---------------------------------------------------------------------------
@@ -614,11 +676,19 @@ def _remove_stale_tmp(folder: str) -> None:
                 shutil.rmtree(osp.join(folder, name), ignore_errors=True)
 
 
+def _pose_shape(theta: np.ndarray) -> Dict[str, np.ndarray]:
+    return dict(cams=np.ascontiguousarray(theta[:, :3]),
+                pose=np.ascontiguousarray(theta[:, 3:75]),
+                shape=np.ascontiguousarray(theta[:, 75:]))
+
+
 def _write_video(out_dir: str, vid: str, frames: np.ndarray, kps: np.ndarray,
                  theta: np.ndarray, frame_ext: str, jpg_quality: int,
-                 write_mp4: bool) -> None:
+                 write_mp4: bool,
+                 extra_pickles: Optional[Dict[str, Any]] = None) -> None:
     """Write one video atomically: frames and pickles into hidden temporary
-    folders, renamed into place (``smpls/<vid>`` last, the "done" mark)."""
+    folders, renamed into place (``smpls/<vid>`` last, the "done" mark).
+    ``extra_pickles`` (file name -> object) go to ``smpls/<vid>`` too."""
     img_final = osp.join(out_dir, 'images', vid)
     smpl_final = osp.join(out_dir, 'smpls', vid)
     action = vid.split('/')[-1]
@@ -644,12 +714,10 @@ def _write_video(out_dir: str, vid: str, frames: np.ndarray, kps: np.ndarray,
             if not cv2.imwrite(path, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
                                params):
                 raise OSError(f'could not write frame {path}')
-        _dump_pickle(
-            osp.join(tmp_smpl, 'pose_shape.pkl'),
-            dict(cams=np.ascontiguousarray(theta[:, :3]),
-                 pose=np.ascontiguousarray(theta[:, 3:75]),
-                 shape=np.ascontiguousarray(theta[:, 75:])))
+        _dump_pickle(osp.join(tmp_smpl, 'pose_shape.pkl'), _pose_shape(theta))
         _dump_pickle(osp.join(tmp_smpl, 'kps.pkl'), dict(kps=kps))
+        for name, obj in (extra_pickles or {}).items():
+            _dump_pickle(osp.join(tmp_smpl, name), obj)
         if write_mp4:
             mp4 = osp.join(out_dir, VIDEO_RELEASE_DIR,
                            vid.replace('/', '_') + '.mp4')
@@ -681,7 +749,11 @@ def make_synthetic_iper(out_dir: str,
                         smpl_seed: int = 0,
                         batch_size: int = 32,
                         progress: bool = False,
-                        callback: Optional[Callable[[str, bool], None]] = None
+                        callback: Optional[Callable[[str, bool], None]] = None,
+                        noise: Union[None, str, Dict[str, Any]] = None,
+                        loose: Union[None, str, Sequence[str],
+                                     Dict[str, float]] = None,
+                        shading: Union[None, str, Dict[str, Any]] = None
                         ) -> Dict[str, Any]:
     """Write a synthetic dataset in iPER's layout (see the module docstring).
 
@@ -710,10 +782,23 @@ def make_synthetic_iper(out_dir: str,
         progress (bool): show a tqdm progress bar.
         callback (callable, optional): called ``callback(video_id,
             rendered)`` after each video (``rendered`` False when skipped).
+        noise (str | dict, optional): annotation noise
+            (:func:`mmlwgan.testing.realism.noise_config`): ``'hmr'`` or a
+            dict of magnitudes (and ``seed``, default ``seed``). The frames
+            are rendered with the true SMPL, ``pose_shape.pkl`` holds the
+            noisy one and ``pose_shape_rendered.pkl`` the true one.
+        loose (str | list | dict, optional): geometry off the SMPL surface
+            (:func:`mmlwgan.testing.realism.loose_config`): ``'all'`` or
+            some of ``'hair'``, ``'skirt'``, ``'sleeves'``.
+        shading (str | dict, optional): ``'lambert'``: shading from a fixed
+            light on the posed normals (:func:`mmlwgan.testing.realism.
+            shading_config`); default flat, light at the camera.
 
     Returns:
         dict: ``out_dir``, ``smpl_path``, ``protocol_path``, ``train`` /
-        ``val`` video ids, ``rendered`` / ``skipped`` video ids.
+        ``val`` video ids, ``rendered`` / ``skipped`` video ids,
+        ``annotation_error`` (video id -> :func:`mmlwgan.testing.realism.
+        annotation_error`, with ``noise``).
 
     Raises:
         ValueError: bad arguments, or ``out_dir`` holds a synthetic iPER
@@ -741,6 +826,13 @@ def make_synthetic_iper(out_dir: str,
         image_size=int(image_size), seed=int(seed), val_actors=val_actors,
         motions=motions, frame_ext=frame_ext, jpg_quality=int(jpg_quality),
         smpl_seed=int(smpl_seed))
+    # real-world error: recorded only when on (plain data keeps its metadata)
+    realism = dict(noise=R.noise_config(noise, seed),
+                   loose=R.loose_config(loose),
+                   shading=R.shading_config(shading))
+    params.update({k: v for k, v in realism.items() if v is not None})
+    noise_cfg, loose_cfg, shading_cfg = (realism['noise'], realism['loose'],
+                                         realism['shading'])
     os.makedirs(out_dir, exist_ok=True)
     meta_path = osp.join(out_dir, META_FILENAME)
     if osp.isfile(meta_path):
@@ -787,6 +879,9 @@ def make_synthetic_iper(out_dir: str,
             view_angles=[float(x) for x in view_angles(pose)[src]],
             actor=actor,
             cloth=cloth)
+        spec = R.loose_spec(seed, a, c, actor, cloth, loose_cfg)
+        if spec is not None:
+            record[vid]['loose'] = spec
         if _video_done(out_dir, vid, num_frames, write_mp4):
             skipped.append(vid)
             if callback is not None:
@@ -802,33 +897,70 @@ def make_synthetic_iper(out_dir: str,
             renderer.renderer, pose_t, betas.expand(len(pose_t), -1),
             cam=torch.from_numpy(cam)[None].expand(len(pose_t), -1))
         theta = np.ascontiguousarray(theta.numpy(), dtype=np.float32)
+        written, extra = theta, None
+        if noise_cfg is not None:  # render the true SMPL, write an estimate
+            written = R.add_annotation_noise(
+                theta, noise_cfg, R.noise_rng(noise_cfg['seed'], a, c, k))
+            extra = {RENDERED_SMPL_FILENAME: _pose_shape(theta)}
+        mesh = R.build_loose_mesh(renderer.renderer.body_model,
+                                  renderer.dresser, betas, spec, actor,
+                                  cloth)
         frames, kps = renderer.render(theta, actor, cloth,
                                       video_background(seed, vid,
-                                                       image_size))
-        _write_video(out_dir, vid, frames, kps, theta, frame_ext,
-                     jpg_quality, write_mp4)
+                                                       image_size),
+                                      loose=mesh, shading=shading_cfg)
+        _write_video(out_dir, vid, frames, kps, written, frame_ext,
+                     jpg_quality, write_mp4, extra)
         rendered.append(vid)
         if callback is not None:
             callback(vid, True)
+
+    errors = {}
+    if noise_cfg is not None:  # measured on what is on disk (resumed too)
+        from mmlwgan.datasets.iper_dataset import load_pose_shape
+        for vid in ids:
+            folder = osp.join(out_dir, 'smpls', vid)
+            errors[vid] = R.annotation_error(
+                renderer.renderer.body_model,
+                load_pose_shape(osp.join(folder, RENDERED_SMPL_FILENAME)),
+                load_pose_shape(osp.join(folder, 'pose_shape.pkl')))
+            record[vid]['annotation_error'] = errors[vid]
 
     _write_lines(osp.join(out_dir, 'train.txt'), train)
     _write_lines(osp.join(out_dir, 'val.txt'), val)
     protocol_path = osp.join(out_dir, PROTOCOL_FILENAME)
     _write_json(protocol_path, make_protocol(record, val, train, seed))
-    _write_json(meta_path, dict(
-        params=params,
-        smpl_model=SMPL_FILENAME,
-        layout=dict(images='images/<actor>/<cloth>/<action>/'
-                    + frame_name(0, num_frames, frame_ext),
-                    smpls='smpls/<actor>/<cloth>/<action>/'
-                    '{pose_shape,kps}.pkl'),
-        videos={
-            v: {k: r[k] for k in ('motion', 'split', 'actor', 'cloth')}
-            for v, r in record.items()
-        }))
+    layout = dict(images='images/<actor>/<cloth>/<action>/'
+                  + frame_name(0, num_frames, frame_ext),
+                  smpls='smpls/<actor>/<cloth>/<action>/'
+                  '{pose_shape,kps}.pkl')
+    meta = dict(params=params, smpl_model=SMPL_FILENAME, layout=layout)
+    if noise_cfg is not None:
+        layout['rendered_smpls'] = ('smpls/<actor>/<cloth>/<action>/' +
+                                    RENDERED_SMPL_FILENAME)
+        keys = ('pose_rms_deg', 'root_rms_deg', 'mpjpe_mm', 'pa_mpjpe_mm',
+                'accel_mm', 'shape_rms', 'cam_scale_rms_pct',
+                'cam_shift_rms_px_per_256')
+        meta['annotation_error'] = dict(
+            mean={k: float(np.mean([e[k] for e in errors.values()]))
+                  for k in keys},
+            note='pose_shape.pkl (written) vs pose_shape_rendered.pkl (the '
+            'SMPL the frames were rendered with); kps.pkl is the rendered '
+            "body's; joint errors over HMR's 14 LSP joints, mm")
+    if any(v is not None for v in realism.values()):
+        meta['realism'] = dict(
+            module='mmlwgan.testing.realism',
+            noise_stream=R.NOISE_STREAM, loose_stream=R.LOOSE_STREAM)
+    meta['videos'] = {
+        v: {k: r[k] for k in ('motion', 'split', 'actor', 'cloth', 'loose',
+                              'annotation_error') if k in r}
+        for v, r in record.items()
+    }
+    _write_json(meta_path, meta)
     return dict(out_dir=out_dir, smpl_path=smpl_path,
                 protocol_path=protocol_path, train=train, val=val,
-                rendered=rendered, skipped=skipped)
+                rendered=rendered, skipped=skipped,
+                annotation_error=errors)
 
 
 __all__ = [
@@ -836,5 +968,6 @@ __all__ = [
     'video_background', 'video_motion', 'view_angles', 'fit_video_camera',
     'make_cloth_spec', 'actor_params', 'make_protocol', 'split_videos',
     'make_video_id', 'frame_name', 'SYNTHETIC_MOTIONS', 'SMPL_FILENAME',
-    'PROTOCOL_FILENAME', 'META_FILENAME', 'VIDEO_RELEASE_DIR'
+    'PROTOCOL_FILENAME', 'META_FILENAME', 'VIDEO_RELEASE_DIR',
+    'RENDERED_SMPL_FILENAME'
 ]
