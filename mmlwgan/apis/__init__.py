@@ -1,18 +1,20 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
-"""High-level APIs: ``init_model``, the task inferencers, personalisation."""
-from .inference import (CheckpointMismatchError, ConfigError, init_model,
-                        load_model_weights)
-from .inferencers import (AppearanceTransferInferencer, BaseLWGANInferencer,
-                          InferenceInputError, MotionImitationInferencer,
-                          NoPersonError, NovelViewInferencer, smooth_thetas)
-from .personalization import (load_personalized, personalize,
-                              reconstruction_loss, save_personalized)
+"""The public API: build a model (:func:`init_model`), run a task
+(:class:`LWGANInferencer` keyed by task, or the three task inferencers),
+personalise a model on its sources (:func:`personalize`), and the errors
+they raise. The rooms below hold the rest: ``apis.inferencers`` (inputs,
+smoothing, camera strategies, the optimised pipeline), ``apis.inference``
+(checkpoint loading), ``apis.personalization``, ``apis.web`` (the optional
+web app)."""
+from .inference import CheckpointMismatchError, ConfigError, init_model
+from .inferencers import (AppearanceTransferInferencer, InferenceInputError,
+                          LWGANInferencer, MotionImitationInferencer,
+                          NoPersonError, NovelViewInferencer)
+from .personalization import personalize
 
 __all__ = [
-    'init_model', 'load_model_weights', 'ConfigError',
-    'CheckpointMismatchError', 'BaseLWGANInferencer',
-    'MotionImitationInferencer', 'AppearanceTransferInferencer',
-    'NovelViewInferencer', 'InferenceInputError', 'NoPersonError',
-    'smooth_thetas', 'personalize', 'reconstruction_loss',
-    'save_personalized', 'load_personalized'
+    'init_model', 'LWGANInferencer', 'MotionImitationInferencer',
+    'AppearanceTransferInferencer', 'NovelViewInferencer', 'personalize',
+    'ConfigError', 'CheckpointMismatchError', 'InferenceInputError',
+    'NoPersonError'
 ]

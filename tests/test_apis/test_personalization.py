@@ -4,8 +4,10 @@ import pytest
 import torch
 
 from mmlwgan.apis import (CheckpointMismatchError, MotionImitationInferencer,
-                          load_personalized, personalize,
-                          reconstruction_loss, save_personalized)
+                          personalize)
+from mmlwgan.apis.personalization import (load_personalized,
+                                          reconstruction_loss,
+                                          save_personalized)
 from mmlwgan.apis.personalization import flip_theta
 from mmlwgan.registry import MODELS
 from mmlwgan.testing.motions import make_motion

@@ -60,3 +60,36 @@ def test_environment_turns_it_off():
     assert not ok
     ok, _ = run('env', MMLWGAN_RETAIN_FREED_MEMORY='1')
     assert ok
+
+
+INFERENCER_SCRIPT = textwrap.dedent('''
+    import sys
+    from mmlwgan.apis import MotionImitationInferencer
+    from mmlwgan.utils import freed_memory_retained
+    kwargs = {} if sys.argv[1] == 'default' else dict(
+        retain_freed_memory=sys.argv[1] == 'on')
+    MotionImitationInferencer(
+        'configs/lwgan/lwgan_lwb-tiny_1xb4-300i_synthetic-64.py',
+        device='cpu', show_progress=False, **kwargs)
+    print(int(freed_memory_retained()))
+''')
+
+
+@pytest.mark.skipif(not glibc_malloc_tunable(),
+                    reason='glibc malloc only (not musl / macOS / a '
+                    'preloaded allocator)')
+def test_inferencer_option_sets_the_allocator(tmp_path):
+    """The allocator setting is the inferencer's documented option: on by
+    default on the CPU, off with ``retain_freed_memory=False``."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    env = dict(os.environ, HOME=str(tmp_path))  # body cache in tmp
+    env.pop('MMLWGAN_RETAIN_FREED_MEMORY', None)
+    seen = {}
+    for mode in ('default', 'off', 'on'):
+        out = subprocess.run([sys.executable, '-c', INFERENCER_SCRIPT, mode],
+                             capture_output=True, text=True, cwd=root,
+                             env=env)
+        assert out.returncode == 0, out.stderr[-2000:]
+        seen[mode] = out.stdout.split()[-1]
+    assert seen == {'default': '1', 'off': '0', 'on': '1'}

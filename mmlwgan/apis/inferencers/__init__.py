@@ -8,13 +8,15 @@ from .camera_strategies import (CAM_STRATEGIES, compose_target_thetas,
 from .inputs import (InferenceInputError, NoPersonError, ReferenceSource,
                      load_smpl, load_smpl_sequence, load_source_images,
                      open_reference, read_image)
+from .lwgan_inferencer import TASKS, LWGANInferencer
 from .motion_imitation_inferencer import MotionImitationInferencer
 from .novel_view_inferencer import NovelViewInferencer, sweep_views
 from .smoothing import (SMOOTH_METHODS, OneEuroFilter, smooth_cams,
                         smooth_poses, smooth_rotations, smooth_thetas)
 
 __all__ = [
-    'BaseLWGANInferencer', 'MotionImitationInferencer',
+    'BaseLWGANInferencer', 'LWGANInferencer', 'TASKS',
+    'MotionImitationInferencer',
     'AppearanceTransferInferencer', 'NovelViewInferencer', 'OutputWriter',
     'build_person_detector', 'CAM_STRATEGIES', 'transfer_cams',
     'compose_target_thetas', 'InferenceInputError', 'NoPersonError',

@@ -326,10 +326,6 @@ class BaseLWGANInferencer(BaseInferencer):
         weights (str, optional): checkpoint path (see
             :func:`~mmlwgan.apis.init_model`).
         device (str, optional): defaults to CUDA when available, else CPU.
-            On the CPU, building an inferencer makes glibc keep freed memory
-            for reuse (:func:`mmlwgan.utils.retain_freed_memory`: ~1.2x
-            faster at 256 px; process-wide; the process keeps its peak
-            heap). ``MMLWGAN_RETAIN_FREED_MEMORY=0`` turns that off.
         scope (str): registry scope. Defaults to ``'mmlwgan'``.
         show_progress (bool): tqdm progress bars. Defaults to True.
         progress_callback (callable, optional): also told the progress of
@@ -355,6 +351,13 @@ class BaseLWGANInferencer(BaseInferencer):
             front-face warp. Default: head faces looking forward.
         min_person_area (float): smallest fraction of the image a source
             body must cover. Defaults to 0.002.
+        retain_freed_memory (bool): on the CPU, make glibc keep freed
+            memory for reuse instead of re-faulting every activation's pages
+            each frame (:func:`mmlwgan.utils.retain_freed_memory`: ~1.2x
+            faster at 256 px). It is process-wide and stays once made (the
+            process keeps its peak heap); ``MMLWGAN_RETAIN_FREED_MEMORY=0``
+            also refuses it. No effect on CUDA. Defaults to True (CLI:
+            ``--no-retain-memory``).
     """
 
     #: name used in output file names
@@ -373,7 +376,8 @@ class BaseLWGANInferencer(BaseInferencer):
                  part_file: Optional[str] = None,
                  front_face_file: Optional[str] = None,
                  min_person_area: float = 0.002,
-                 progress_callback: Optional[Callable] = None) -> None:
+                 progress_callback: Optional[Callable] = None,
+                 retain_freed_memory: bool = True) -> None:
         from mmlwgan.utils import register_all_modules
         register_all_modules(init_default_scope=False)
         if device is None:
@@ -394,12 +398,9 @@ class BaseLWGANInferencer(BaseInferencer):
         super().__init__(model=cfg, weights=weights, device=device,
                          scope=scope, show_progress=show_progress)
         self.device = torch.device(device)
-        if self.device.type == 'cpu':
-            # glibc keeps freed activations for reuse instead of
-            # re-faulting their pages every frame (process-wide; see
-            # mmlwgan.utils.allocator; MMLWGAN_RETAIN_FREED_MEMORY=0: off)
-            from mmlwgan.utils import retain_freed_memory
-            retain_freed_memory()
+        if self.device.type == 'cpu' and retain_freed_memory:
+            from mmlwgan.utils import retain_freed_memory as retain
+            retain()  # the documented option above
         self.detector = build_person_detector(detector, str(device),
                                               det_score_thr, det_cat_id)
         self.det_score_thr = det_score_thr
@@ -994,6 +995,10 @@ def add_common_cli_args(parser, with_ref: bool = True) -> None:
     parser.add_argument('--device', default=None,
                         help="'cpu', 'cuda', 'cuda:1' (default: cuda if "
                         'available)')
+    parser.add_argument('--no-retain-memory', action='store_true',
+                        help='on the CPU, let glibc return freed memory to '
+                        'the system (by default it is kept for reuse: '
+                        'faster, but the process keeps its peak memory)')
     parser.add_argument('--batch-size', type=int, default=8,
                         help='frames synthesized together')
     parser.add_argument('--background', default='generated',
@@ -1072,7 +1077,8 @@ def build_cli_inferencer(cls, args, **kwargs) -> 'BaseLWGANInferencer':
                         checkpoint=args.detector_checkpoint)
     return cls(args.config, args.checkpoint, device=args.device,
                show_progress=not args.no_progress, cfg_options=cfg_options,
-               detector=detector, det_score_thr=args.det_score_thr, **kwargs)
+               detector=detector, det_score_thr=args.det_score_thr,
+               retain_freed_memory=not args.no_retain_memory, **kwargs)
 
 
 def common_call_kwargs(args) -> Dict[str, Any]:
