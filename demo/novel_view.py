@@ -28,9 +28,12 @@ import argparse
 import sys
 
 from mmlwgan.apis import NovelViewInferencer
-from mmlwgan.apis.inferencers.base_lwgan_inferencer import (
-    add_common_cli_args, build_cli_inferencer, cli_epilog, common_call_kwargs,
-    run_cli)
+try:  # run as a script: its folder, demo/, is on sys.path
+    from cli_utils import (add_common_cli_args, build_cli_inferencer,
+                           cli_epilog, common_call_kwargs, run_cli)
+except ImportError:  # imported from the repository root (demo.<name>)
+    from demo.cli_utils import (add_common_cli_args, build_cli_inferencer,
+                                cli_epilog, common_call_kwargs, run_cli)
 
 
 def _euler(text: str):

@@ -1,8 +1,7 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
 """Inferencers of the three Liquid Warping GAN tasks and their helpers."""
 from .appearance_transfer_inferencer import AppearanceTransferInferencer
-from .base_lwgan_inferencer import (BaseLWGANInferencer, OutputWriter,
-                                    build_person_detector)
+from .base_lwgan_inferencer import BaseLWGANInferencer
 from .camera_strategies import (CAM_STRATEGIES, compose_target_thetas,
                                 transfer_cams)
 from .inputs import (InferenceInputError, NoPersonError, ReferenceSource,
@@ -11,6 +10,7 @@ from .inputs import (InferenceInputError, NoPersonError, ReferenceSource,
 from .lwgan_inferencer import TASKS, LWGANInferencer
 from .motion_imitation_inferencer import MotionImitationInferencer
 from .novel_view_inferencer import NovelViewInferencer, sweep_views
+from .utils import OutputWriter, build_person_detector
 from .smoothing import (SMOOTH_METHODS, OneEuroFilter, smooth_cams,
                         smooth_poses, smooth_rotations, smooth_thetas)
 

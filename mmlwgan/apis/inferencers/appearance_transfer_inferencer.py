@@ -5,8 +5,8 @@ from typing import Any, Dict, Optional, Sequence
 import torch
 
 from mmlwgan.registry import INFERENCERS
-from .base_lwgan_inferencer import (BaseLWGANInferencer, OutputWriter,
-                                    _side_by_side)
+from .base_lwgan_inferencer import BaseLWGANInferencer
+from .utils import OutputWriter, side_by_side_frame
 from .inputs import InferenceInputError, open_reference, resize_image
 
 __all__ = ['AppearanceTransferInferencer']
@@ -203,7 +203,7 @@ class AppearanceTransferInferencer(BaseLWGANInferencer):
                     sbs = None
                     if side_by_side:
                         sbs = [
-                            _side_by_side([state.images[0], p, f], labels)
+                            side_by_side_frame([state.images[0], p, f], labels)
                             for p, f in zip(panels, frames)
                         ]
                     writer.write(frames, sbs)

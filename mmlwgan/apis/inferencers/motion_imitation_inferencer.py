@@ -5,8 +5,8 @@ from typing import Any, Dict, Optional, Union
 import torch
 
 from mmlwgan.registry import INFERENCERS
-from .base_lwgan_inferencer import (BaseLWGANInferencer, OutputWriter,
-                                    _as_uint8, _side_by_side)
+from .base_lwgan_inferencer import BaseLWGANInferencer
+from .utils import OutputWriter, as_uint8, side_by_side_frame
 from .camera_strategies import CAM_STRATEGIES, compose_target_thetas
 from .inputs import open_reference, resize_image
 from .smoothing import SMOOTH_METHODS, smooth_thetas
@@ -175,9 +175,9 @@ class MotionImitationInferencer(BaseLWGANInferencer):
                     else:
                         ref_ndc, _ = self.project(torch.from_numpy(
                             ref_thetas[start:stop]).to(self.device))
-                        panels = _as_uint8(self.render_bodies(ref_ndc))
+                        panels = as_uint8(self.render_bodies(ref_ndc))
                     sbs = [
-                        _side_by_side([state.images[0], p, f], labels)
+                        side_by_side_frame([state.images[0], p, f], labels)
                         for p, f in zip(panels, frames)
                     ]
                 writer.write(frames, sbs)

@@ -8,8 +8,8 @@ import torch
 from mmlwgan.models.body import (euler_to_matrix, rotate_points, split_theta,
                                  weak_perspective_project)
 from mmlwgan.registry import INFERENCERS
-from .base_lwgan_inferencer import (BaseLWGANInferencer, OutputWriter,
-                                    _as_uint8, _side_by_side)
+from .base_lwgan_inferencer import BaseLWGANInferencer
+from .utils import OutputWriter, as_uint8, side_by_side_frame
 
 __all__ = ['NovelViewInferencer', 'sweep_views']
 
@@ -141,9 +141,9 @@ class NovelViewInferencer(BaseLWGANInferencer):
                 frames = self.visualize(None, out['img'])
                 sbs = None
                 if side_by_side:
-                    panels = _as_uint8(self.render_bodies(ndc))
+                    panels = as_uint8(self.render_bodies(ndc))
                     sbs = [
-                        _side_by_side([state.images[0], p, f], labels)
+                        side_by_side_frame([state.images[0], p, f], labels)
                         for p, f in zip(panels, frames)
                     ]
                 writer.write(frames, sbs)
