@@ -1,9 +1,9 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
 """Datasets (registered in ``mmlwgan.registry.DATASETS``) and transforms."""
-from .iper_dataset import (COCOPLUS_KEYPOINT_NAMES, IPERDataError,
-                           IPERDataset, IPERMissingFileError, load_kps,
-                           load_pickle, load_pose_shape, load_protocol,
-                           read_split_file)
+from .iper_dataset import IPERDataset
+from .iper_files import (COCOPLUS_KEYPOINT_NAMES, IPERDataError,
+                         IPERMissingFileError, load_kps, load_pickle,
+                         load_pose_shape, load_protocol, read_split_file)
 from .transforms import LoadPairFrames, PackLWGANInputs, ResizeFrames
 from .video_io import (count_video_frames, frame_index_from_name, list_frames,
                        natural_sort_key, read_image, read_video_frames)

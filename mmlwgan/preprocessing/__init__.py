@@ -4,8 +4,10 @@
 Person detection and tracking (:mod:`.person_detector`; OpenCV's HOG people
 detector, nothing to download, in :mod:`.hog_detector`), 2D keypoints
 (:mod:`.keypoint_estimator`) and the whole video pipeline
-(:mod:`.video_preprocessor`). mmdet / mmpose are imported only when their
-models are built.
+(:mod:`.video_preprocessor`; reading and squaring frames and the camera
+conversion in :mod:`.frames`, the output layout's video ids and splits in
+:mod:`.iper_layout`). mmdet / mmpose are imported only when their models are
+built.
 """
 from .hog_detector import HOGPersonDetector
 from .keypoint_estimator import (COCO17_JOINT_NAMES, COCO17_TO_COCOPLUS19,

@@ -39,24 +39,14 @@ Resumable: a video is written into a temporary folder under
 (``smpls/<id>`` last: its ``meta.json`` marks the video as done); finished
 videos are skipped on a rerun; a failure leaves no partial folder.
 
-Camera conversion (derivation). A crop from :func:`crop_person` has its
-centre at ``(cx, cy)`` and side ``S`` in pixels of the frame (pixel centres at
-integers). A point at NDC ``x_c`` of the crop lies at frame pixel
-``u = cx + x_c * S / 2``, i.e. at frame NDC ``x_f = (2 u + 1) / W - 1 =
-(S / W) x_c + o_x`` with ``o_x = (2 cx + 1) / W - 1`` (same for y with ``H``,
-``cy``, ``o_y``). With HMR's ``x_c = s_c (X + t_x)``::
-
-    x_f = s_f (X + t_x + o_x / s_f),   s_f = s_c S / W
-
-so the frame camera is ``[s_c S / W, t_x + o_x / s_f, t_y + o_y / s_f]``. A
-weak-perspective camera has a single scale, so this is exact for square
-frames (``H == W``), which is why frames are made square first.
+Reading frames, the square cut and the camera conversion (with its
+derivation) are in :mod:`.frames`; video ids, finished videos and splits in
+:mod:`.iper_layout`.
 """
 import json
 import os
 import os.path as osp
 import pickle
-import re
 import shutil
 import tempfile
 import time
@@ -67,8 +57,11 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from mmlwgan.datasets.video_io import VIDEO_EXTENSIONS, list_frames
-from mmlwgan.utils import atomic_path
+from .frames import (FrameSource, VideoReadError, crop_cam_to_frame_cam,
+                     crop_square, frame_cam_to_crop_cam, map_crop_info,
+                     region_transform, square_region)
+from .iper_layout import (check_video_id, find_done_videos, is_video_done,
+                          video_id_from_path, write_splits)
 from .person_detector import (BasePersonDetector, NoPersonError,
                               PersonTracker, WholeFrameDetector, _is_url)
 
@@ -76,252 +69,10 @@ __all__ = [
     'VideoReadError', 'VideoPreprocessor', 'crop_cam_to_frame_cam',
     'frame_cam_to_crop_cam', 'map_crop_info', 'square_region',
     'crop_square', 'video_id_from_path', 'write_splits', 'find_done_videos',
-    'cocoplus_from_body_output'
+    'cocoplus_from_body_output', 'region_transform'
 ]
 
-ArrayLike = Union[np.ndarray, torch.Tensor]
-
-_VIDEO_ID = re.compile(r'^[^/\\\s]+/[^/\\\s]+/[^/\\\s]+$')
 _FRAME_TMPL = 'frame{:08d}'
-
-
-class VideoReadError(ValueError):
-    """A video (file or frame folder) is missing, unreadable or empty."""
-
-
-# ---------------------------------------------------------------------------
-# Camera conversion
-# ---------------------------------------------------------------------------
-def _crop_geometry(crop_info: Dict[str, Any],
-                   frame_size: Optional[Sequence[int]]) -> Tuple[float, ...]:
-    h, w = frame_size if frame_size is not None else crop_info['orig_size']
-    h, w = int(h), int(w)
-    if h != w:
-        raise ValueError(
-            f'a weak-perspective camera has one scale for x and y, so crop '
-            f'cameras convert exactly only to square frames; got {h}x{w}. '
-            'Crop the frame to a square first (see crop_square).')
-    cx, cy = (float(v) for v in crop_info['center'])
-    side = float(crop_info['side'])
-    ratio = side / w
-    ox = (2.0 * cx + 1.0) / w - 1.0
-    oy = (2.0 * cy + 1.0) / h - 1.0
-    return ratio, ox, oy
-
-
-def crop_cam_to_frame_cam(cam: ArrayLike,
-                          crop_info: Dict[str, Any],
-                          frame_size: Optional[Sequence[int]] = None
-                          ) -> ArrayLike:
-    """Convert a weak-perspective camera from crop NDC to frame NDC.
-
-    Args:
-        cam (np.ndarray | Tensor): (..., 3) ``[s, tx, ty]`` of the crop (e.g.
-            HMR's on a :func:`~mmlwgan.models.body.crop_person` crop).
-        crop_info (dict): the crop's info (``center``, ``side`` in frame
-            pixels, ``orig_size``), see :func:`map_crop_info` when the frame
-            was resized after cropping.
-        frame_size (Sequence[int], optional): ``(H, W)`` of the frame;
-            defaults to ``crop_info['orig_size']``. Must be square.
-
-    Returns:
-        Same type as ``cam``: (..., 3) ``[s, tx, ty]`` such that
-        ``s * (XY + [tx, ty])`` is the NDC of the frame (see the module
-        docstring for the derivation).
-    """
-    ratio, ox, oy = _crop_geometry(crop_info, frame_size)
-    s = cam[..., 0] * ratio
-    tx = cam[..., 1] + ox / s
-    ty = cam[..., 2] + oy / s
-    if isinstance(cam, torch.Tensor):
-        return torch.stack([s, tx, ty], dim=-1)
-    return np.stack([s, tx, ty], axis=-1)
-
-
-def frame_cam_to_crop_cam(cam: ArrayLike,
-                          crop_info: Dict[str, Any],
-                          frame_size: Optional[Sequence[int]] = None
-                          ) -> ArrayLike:
-    """Inverse of :func:`crop_cam_to_frame_cam`: frame NDC -> crop NDC."""
-    ratio, ox, oy = _crop_geometry(crop_info, frame_size)
-    s_f = cam[..., 0]
-    s = s_f / ratio
-    tx = cam[..., 1] - ox / s_f
-    ty = cam[..., 2] - oy / s_f
-    if isinstance(cam, torch.Tensor):
-        return torch.stack([s, tx, ty], dim=-1)
-    return np.stack([s, tx, ty], axis=-1)
-
-
-def map_crop_info(crop_info: Dict[str, Any], scale: float,
-                  offset: Sequence[float],
-                  new_size: Sequence[int]) -> Dict[str, Any]:
-    """A crop info expressed in another image related by ``u' = scale * u +
-    offset`` (pixel centres at integers), e.g. after :func:`crop_square`.
-    """
-    cx, cy = crop_info['center']
-    info = dict(crop_info)
-    info['center'] = (scale * cx + offset[0], scale * cy + offset[1])
-    info['side'] = scale * crop_info['side']
-    info['orig_size'] = (int(new_size[0]), int(new_size[1]))
-    return info
-
-
-# ---------------------------------------------------------------------------
-# Square frames
-# ---------------------------------------------------------------------------
-def square_region(boxes: Optional[np.ndarray], frame_size: Sequence[int],
-                  mode: str = 'person',
-                  margin: float = 1.2) -> Tuple[int, int, int]:
-    """The square region ``(x0, y0, side)`` (integer pixels; may reach
-    outside the frame, then padded) cut from every frame of a video.
-
-    Args:
-        boxes (np.ndarray, optional): (T, 4) person boxes of the video (for
-            ``'person'``).
-        frame_size (Sequence[int]): ``(H, W)``.
-        mode (str): ``'person'``: a square around all the boxes, ``margin``
-            times their union's longer side, kept inside the frame when it
-            fits; ``'center'``: the largest centred square; ``'pad'``: the
-            whole frame, padded to a square.
-        margin (float): see ``'person'``. Defaults to 1.2.
-    """
-    h, w = int(frame_size[0]), int(frame_size[1])
-    if mode == 'center':
-        side = min(h, w)
-        return (w - side) // 2, (h - side) // 2, side
-    if mode == 'pad':
-        side = max(h, w)
-        return (w - side) // 2, (h - side) // 2, side
-    if mode != 'person':
-        raise ValueError("frame mode should be 'person', 'center' or 'pad', "
-                         f'got {mode!r}')
-    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    x1, y1 = boxes[:, 0].min(), boxes[:, 1].min()
-    x2, y2 = boxes[:, 2].max(), boxes[:, 3].max()
-    side = max(x2 - x1, y2 - y1, 1.0) * float(margin)
-    side = max(side, 8.0)
-    left, top = (x1 + x2 - side) / 2.0, (y1 + y2 - side) / 2.0
-    # Keep the square inside the frame where it fits (edges at -0.5, W-0.5).
-    for name, extent in (('left', w), ('top', h)):
-        start = left if name == 'left' else top
-        if side <= extent:
-            start = min(max(start, -0.5), extent - 0.5 - side)
-        else:
-            start = (extent - 1) / 2.0 - side / 2.0
-        if name == 'left':
-            left = start
-        else:
-            top = start
-    # First pixel: the one whose centre is nearest ``edge + 0.5`` (halves up).
-    return (int(np.floor(left + 1.0)), int(np.floor(top + 1.0)),
-            int(np.floor(side + 0.5)))
-
-
-def region_transform(region: Tuple[int, int, int],
-                     size: int) -> Tuple[float, Tuple[float, float]]:
-    """``(scale, offset)`` with ``u_out = scale * u + offset`` mapping frame
-    pixels into the ``size`` px output of :func:`crop_square`."""
-    x0, y0, side = region
-    a = float(size) / float(side)
-    return a, ((0.5 - x0) * a - 0.5, (0.5 - y0) * a - 0.5)
-
-
-def crop_square(frame: np.ndarray, region: Tuple[int, int, int],
-                size: int) -> np.ndarray:
-    """Cut ``region`` (edge-padded where it leaves the frame) and resize it to
-    ``size`` x ``size`` (area averaging when shrinking)."""
-    x0, y0, side = region
-    h, w = frame.shape[:2]
-    pad_l, pad_t = max(0, -x0), max(0, -y0)
-    pad_r, pad_b = max(0, x0 + side - w), max(0, y0 + side - h)
-    if pad_l or pad_t or pad_r or pad_b:
-        frame = cv2.copyMakeBorder(frame, pad_t, pad_b, pad_l, pad_r,
-                                   cv2.BORDER_REPLICATE)
-    patch = frame[y0 + pad_t:y0 + pad_t + side, x0 + pad_l:x0 + pad_l + side]
-    if side == size:
-        return np.ascontiguousarray(patch)
-    interp = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
-    return cv2.resize(patch, (size, size), interpolation=interp)
-
-
-# ---------------------------------------------------------------------------
-# Reading frames
-# ---------------------------------------------------------------------------
-class _FrameSource:
-    """Frames of a video file or a frame folder, read sequentially."""
-
-    def __init__(self, path: str, frame_step: int = 1,
-                 max_frames: Optional[int] = None) -> None:
-        self.path = str(path)
-        self.frame_step = max(1, int(frame_step))
-        self.max_frames = max_frames
-        self.fps = None
-        if osp.isdir(self.path):
-            self.names = list_frames(self.path)
-            if not self.names:
-                raise VideoReadError(
-                    f'frame folder {self.path} holds no image files')
-            count = len(self.names)
-        elif osp.isfile(self.path):
-            self.names = None
-            cap = cv2.VideoCapture(self.path)
-            try:
-                if not cap.isOpened():
-                    raise VideoReadError(
-                        f'cannot read video {self.path}: OpenCV cannot open '
-                        'it (not a video, or an unsupported codec)')
-                fps = cap.get(cv2.CAP_PROP_FPS)
-                self.fps = float(fps) if fps and fps > 0 else None
-                count = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT)))
-            finally:
-                cap.release()
-        else:
-            raise VideoReadError(f'video {self.path} does not exist')
-        # An estimate for progress bars (containers may be wrong).
-        count = -(-count // self.frame_step)
-        if max_frames is not None:
-            count = min(count, int(max_frames))
-        self.estimated_count = count or None
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        count = 0
-        size = None
-        for i, frame in enumerate(self._raw()):
-            if i % self.frame_step:
-                continue
-            if self.max_frames is not None and count >= self.max_frames:
-                break
-            if size is None:
-                size = frame.shape[:2]
-            elif frame.shape[:2] != size:
-                raise VideoReadError(
-                    f'{self.path}: frame {i} is {frame.shape[1]}x'
-                    f'{frame.shape[0]} but the first is {size[1]}x{size[0]};'
-                    ' all frames of a video must have one size')
-            count += 1
-            yield frame
-        if count == 0:
-            raise VideoReadError(f'video {self.path} has no readable frame')
-
-    def _raw(self) -> Iterator[np.ndarray]:
-        if self.names is not None:
-            for name in self.names:
-                path = osp.join(self.path, name)
-                img = cv2.imread(path, cv2.IMREAD_COLOR)
-                if img is None:
-                    raise VideoReadError(f'cannot read frame image {path}')
-                yield cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-            return
-        cap = cv2.VideoCapture(self.path)
-        try:
-            while True:
-                ok, img = cap.read()
-                if not ok:
-                    break
-                yield cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-        finally:
-            cap.release()
 
 
 def _chunks(iterable, n: int) -> Iterator[list]:
@@ -333,116 +84,6 @@ def _chunks(iterable, n: int) -> Iterator[list]:
             chunk = []
     if chunk:
         yield chunk
-
-
-# ---------------------------------------------------------------------------
-# Video ids, finished videos and splits
-# ---------------------------------------------------------------------------
-def video_id_from_path(path: str) -> str:
-    """``'.../001_9_1.mp4'`` -> ``'001/9/1'`` (iPER's ``actor_cloth_action``
-    naming); any other name ``'.../my clip.mp4'`` -> ``'my-clip/1/1'``."""
-    stem = osp.basename(osp.normpath(str(path)))
-    if osp.isfile(path) or osp.splitext(stem)[1].lower() in VIDEO_EXTENSIONS:
-        stem = osp.splitext(stem)[0]
-    stem = re.sub(r'[\s/\\]+', '-', stem).strip('-') or 'video'
-    parts = stem.split('_')
-    if len(parts) == 3 and all(parts):
-        return '/'.join(parts)
-    return f'{stem}/1/1'
-
-
-def check_video_id(video_id: str) -> str:
-    vid = str(video_id).strip().strip('/')
-    if not _VIDEO_ID.match(vid) or '..' in vid.split('/'):
-        raise ValueError(f'video id {video_id!r} should be '
-                         "'actor/cloth/action' (e.g. '001/9/1'), without "
-                         'spaces')
-    return vid
-
-
-def _is_done(out_root: str, video_id: str) -> bool:
-    meta_path = osp.join(out_root, 'smpls', video_id, 'meta.json')
-    img_dir = osp.join(out_root, 'images', video_id)
-    if not (osp.isfile(meta_path) and osp.isfile(
-            osp.join(out_root, 'smpls', video_id, 'pose_shape.pkl'))
-            and osp.isdir(img_dir)):
-        return False
-    try:
-        with open(meta_path, 'r', encoding='utf-8') as f:
-            num = int(json.load(f)['num_frames'])
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    return len(list_frames(img_dir)) == num
-
-
-def find_done_videos(out_root: str) -> List[str]:
-    """Ids of the finished videos under ``out_root`` (sorted)."""
-    smpl_root = osp.join(out_root, 'smpls')
-    done = []
-    if not osp.isdir(smpl_root):
-        return done
-    for dirpath, _, files in os.walk(smpl_root):
-        if 'meta.json' in files and 'pose_shape.pkl' in files:
-            vid = osp.relpath(dirpath, smpl_root).replace(os.sep, '/')
-            if _VIDEO_ID.match(vid) and _is_done(out_root, vid):
-                done.append(vid)
-    return sorted(done)
-
-
-def _read_ids(path: str) -> List[str]:
-    if not osp.isfile(path):
-        return []
-    with open(path, 'r', encoding='utf-8') as f:
-        return [
-            line.split('#', 1)[0].strip().strip('/') for line in f
-            if line.split('#', 1)[0].strip()
-        ]
-
-
-def write_splits(out_root: str,
-                 video_ids: Optional[Sequence[str]] = None,
-                 train_ratio: float = 0.8,
-                 seed: int = 0) -> Tuple[List[str], List[str]]:
-    """Write ``train.txt`` and ``val.txt`` (video ids, one a line).
-
-    Videos already listed in an existing split file stay where they are (so
-    adding videos later does not move old ones); new ones are shuffled
-    (``seed``) and assigned so that about ``train_ratio`` of all videos are
-    for training, with at least one video in each split when there are two
-    or more and ``0 < train_ratio < 1``.
-
-    Args:
-        out_root (str): the dataset folder.
-        video_ids (Sequence[str], optional): the videos to split; defaults
-            to every finished video under ``out_root``.
-        train_ratio (float): Defaults to 0.8.
-        seed (int): Defaults to 0.
-
-    Returns:
-        tuple[list[str], list[str]]: train and val ids.
-    """
-    if not 0.0 <= train_ratio <= 1.0:
-        raise ValueError(f'train_ratio should be in [0, 1], got {train_ratio}')
-    ids = list(dict.fromkeys(
-        find_done_videos(out_root) if video_ids is None else video_ids))
-    known = set(ids)
-    train = [v for v in _read_ids(osp.join(out_root, 'train.txt'))
-             if v in known]
-    val = [v for v in _read_ids(osp.join(out_root, 'val.txt'))
-           if v in known and v not in train]
-    new = sorted(known - set(train) - set(val))
-    np.random.default_rng(seed).shuffle(new)
-    total = len(ids)
-    target = int(round(train_ratio * total))
-    if total >= 2 and 0.0 < train_ratio < 1.0:
-        target = min(max(target, 1), total - 1)
-    for vid in new:
-        (train if len(train) < target else val).append(vid)
-    for name, lines in (('train.txt', train), ('val.txt', val)):
-        with atomic_path(osp.join(out_root, name)) as tmp:
-            with open(tmp, 'w', encoding='utf-8') as f:
-                f.write(''.join(f'{v}\n' for v in lines))
-    return train, val
 
 
 # ---------------------------------------------------------------------------
@@ -666,7 +307,7 @@ class VideoPreprocessor:
 
     def is_done(self, video_id: str) -> bool:
         """Whether ``video_id`` was completely written already."""
-        return _is_done(self.out_root, check_video_id(video_id))
+        return is_video_done(self.out_root, check_video_id(video_id))
 
     # ------------------------------------------------------------ running
     def process_videos(self,
@@ -732,14 +373,14 @@ class VideoPreprocessor:
         vid = check_video_id(video_id) if video_id else video_id_from_path(
             video)
         dirs = self.video_dirs(vid)
-        if not self.overwrite and _is_done(self.out_root, vid):
+        if not self.overwrite and is_video_done(self.out_root, vid):
             with open(osp.join(dirs['smpls'], 'meta.json'), 'r',
                       encoding='utf-8') as f:
                 num = int(json.load(f)['num_frames'])
             return dict(video=video, video_id=vid, num_frames=num,
                         skipped=True, **dirs)
         # Fails early (nothing created) for a missing / unopenable video.
-        source = _FrameSource(video, self.frame_step, self.max_frames)
+        source = FrameSource(video, self.frame_step, self.max_frames)
         created_root = not osp.isdir(self.out_root)
         tmp_parent = osp.join(self.out_root, '.tmp')
         prefix = vid.replace('/', '_') + '-'
@@ -784,7 +425,7 @@ class VideoPreprocessor:
         return tqdm(iterable, leave=False, dynamic_ncols=True, **kwargs)
 
     # ------------------------------------------------------------ stages
-    def _detect(self, source: _FrameSource,
+    def _detect(self, source: FrameSource,
                 video: str) -> Tuple[List, Tuple[int, int]]:
         detections = []
         frame_size = None
@@ -799,7 +440,7 @@ class VideoPreprocessor:
                 detections.extend(self.detector(img) for img in chunk)
         return detections, frame_size
 
-    def _process_into(self, source: _FrameSource, video: str, vid: str,
+    def _process_into(self, source: FrameSource, video: str, vid: str,
                       tmp: str) -> int:
         detections, frame_size = self._detect(source, video)
         num = len(detections)

@@ -1,4 +1,11 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
+"""Utilities: the bottom layer of mmlwgan.
+
+No module here imports another mmlwgan package at module level (the models,
+datasets, ... import these; ``register_all_modules`` imports them when
+called). ``mmlwgan.models`` imports the module that holds a utility
+(``mmlwgan.utils.logging``), not this package.
+"""
 from .allocator import freed_memory_retained, retain_freed_memory
 from .io import (AtomicVideoWriter, OutputPathError, apply_umask, atomic_dir,
                  atomic_path, check_output_dir, remove_stale_temporaries,

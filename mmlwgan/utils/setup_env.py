@@ -1,4 +1,12 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
+"""``register_all_modules``.
+
+The packages it registers (``mmlwgan.models`` first) import
+:mod:`mmlwgan.utils`, so it imports them when called, never at module level
+(as mmpose and mmagic do): importing :mod:`mmlwgan.utils` loads no other
+mmlwgan package, and any import order works
+(``tests/test_utils/test_import_order.py``).
+"""
 import datetime
 import warnings
 
@@ -13,7 +21,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
             ``'mmlwgan'``, so that registries resolve ``type`` names without a
             scope prefix. Defaults to True.
     """
-    import mmlwgan.models  # noqa: F401,F403
+    import mmlwgan.models  # noqa: F401,F403 (here, not at module level)
     from .checkpoint import use_safe_checkpoint_loader
     use_safe_checkpoint_loader()
 

@@ -1,7 +1,9 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
-"""tools/analysis_tools/benchmark.py at a tiny size: it runs in seconds and
-prints our throughput, the baseline's, their ratio, our time over the G_TSF
-floor and the per-stage breakdown."""
+"""tools/analysis_tools/benchmark_inference.py and benchmark_training.py at a
+tiny size: they run in seconds; the first prints our throughput, the
+baseline's, their ratio, our time over the G_TSF floor and the per-stage
+breakdown, the second training iterations/s and personalisation time and
+memory."""
 import importlib.util
 import os.path as osp
 import re
@@ -9,12 +11,12 @@ import re
 import pytest
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-SCRIPT = osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark.py')
+TOOLS = osp.join(ROOT, 'tools', 'analysis_tools')
 
 
-def load_benchmark():
-    spec = importlib.util.spec_from_file_location('mmlwgan_benchmark',
-                                                  SCRIPT)
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(
+        f'mmlwgan_{name}', osp.join(TOOLS, f'{name}.py'))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -22,7 +24,43 @@ def load_benchmark():
 
 @pytest.fixture(scope='module')
 def bench():
-    return load_benchmark()
+    return load_script('benchmark_inference')
+
+
+@pytest.fixture(scope='module')
+def train_bench():
+    return load_script('benchmark_training')
+
+
+def test_every_option_has_a_home(bench, train_bench):
+    """The options of the former single benchmark script, each in the
+    script that runs what it configures."""
+    a = bench.parse_args([
+        '--device', 'cpu', '--models', 'tiny', '--sizes', '32', '--batch',
+        '1', '2', '--frames', '4', '--repeats', '1', '--amp', 'none', 'bf16',
+        '--compile', '--compile-mode', 'max-autotune', '--hmr', '--no-serial',
+        '--no-breakdown', '--stage-reps', '1', '--threads', '1',
+        '--cache-dir', 'c'
+    ])
+    assert a.amp_list(bench.torch.device('cpu')) == ['none', 'bf16']
+    assert (a.compile, a.hmr, a.no_serial, a.no_breakdown) == (True, ) * 4
+    t = train_bench.parse_args([
+        '--device', 'cpu', '--amp', 'fp16', '--threads', '1', '--cache-dir',
+        'c', '--train', '--train-configs', 'a.py', '--train-size', '32',
+        '--train-batch', '1', '--train-iters', '1', '--personalize',
+        '--personalize-model', 'tiny', '--personalize-sizes', '32',
+        '--personalize-steps', '1', '--fidelity', '--iters', '3',
+        '--data-root', 'd', '--test-interval', '2', '--fidelity-dir', 'f',
+        '--lwb-ckpt', 'l.pth', '--nice', '1'
+    ])
+    assert (t.train, t.personalize, t.fidelity) == (True, True, True)
+    assert t.amp_list(train_bench.torch.device('cuda')) == ['fp16']
+    # by default: bf16 on CUDA, fp32 on the CPU; training and
+    # personalisation, not the (long) fidelity run
+    t = train_bench.parse_args([])
+    assert (t.train, t.personalize, t.fidelity) == (True, True, False)
+    assert t.amp_list(train_bench.torch.device('cuda')) == ['bf16']
+    assert t.amp_list(train_bench.torch.device('cpu')) == ['none']
 
 
 def test_benchmark_tiny_prints_the_expected_rows(bench, capsys, tmp_path,
@@ -69,10 +107,10 @@ def test_benchmark_tiny_prints_the_expected_rows(bench, capsys, tmp_path,
         assert 'inside the timed baseline run: smpl' in text
 
 
-def test_benchmark_train_and_personalize_tiny(bench, capsys,
+def test_benchmark_train_and_personalize_tiny(train_bench, capsys,
                                               synthetic_smpl_dir):
-    bench.main([
-        '--device', 'cpu', '--skip-e2e', '--train', '--train-configs',
+    out = train_bench.main([
+        '--device', 'cpu', '--train', '--train-configs',
         'configs/lwgan/lwgan_lite-tiny_1xb4-300i_synthetic-64.py',
         '--train-size', '32', '--train-batch', '1', '--train-iters', '1',
         '--personalize', '--personalize-model', 'tiny',
@@ -82,3 +120,5 @@ def test_benchmark_train_and_personalize_tiny(bench, capsys,
     text = capsys.readouterr().out
     assert re.search(r'lwgan_lite-tiny\S* +32 px +[\d.]+ it/s', text)
     assert re.search(r'32 px +[\d.]+ s/step +peak +\d+ MiB', text)
+    assert out['personalization']['cpu'][32] > 0
+    assert out['fidelity'] is None

@@ -1,6 +1,7 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
 """The release's motion-imitation loop, the release's way, from our modules:
-the baseline ``benchmark.py`` measures the optimised path against.
+the baseline ``benchmark_inference.py`` measures the optimised path
+against.
 
 Batch 1, the flow composed per sample with a Python loop over the batch
 (the release's ``cal_bc_transform``: :func:`compose_flow_loop`), source

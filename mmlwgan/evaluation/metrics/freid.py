@@ -10,11 +10,11 @@ from mmengine.logging import print_log
 from torch import Tensor
 
 from mmlwgan.registry import METRICS
-from mmlwgan.utils import print_once_warning
+from mmlwgan.utils.logging import print_once_warning
 from ..feature_nets import ReIDResNet
 from ..functional import feature_stats, frechet_distance
-from .psnr import (RANDOM_INIT_SUFFIX, get_sample_field, module_to,
-                   prepare_image, warn_if_random)
+from .metrics_utils import (RANDOM_INIT_SUFFIX, get_sample_field, module_to,
+                            prepare_image, warn_if_random)
 
 Box = Tuple[int, int, int, int]
 

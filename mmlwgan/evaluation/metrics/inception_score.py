@@ -10,8 +10,8 @@ from mmengine.logging import print_log
 from mmlwgan.registry import METRICS
 from ..feature_nets import InceptionV3Classifier
 from ..functional import inception_score
-from .psnr import (RANDOM_INIT_SUFFIX, get_sample_field, module_to,
-                   prepare_image, stack_images, warn_if_random)
+from .metrics_utils import (RANDOM_INIT_SUFFIX, get_sample_field, module_to,
+                            prepare_image, stack_images, warn_if_random)
 
 
 @METRICS.register_module()

@@ -8,8 +8,8 @@ from mmengine.evaluator import BaseMetric
 
 from mmlwgan.registry import METRICS
 from ..feature_nets import LPIPSNet
-from .psnr import (RANDOM_INIT_SUFFIX, get_sample_field, module_to,
-                   prepare_image, stack_images, warn_if_random)
+from .metrics_utils import (RANDOM_INIT_SUFFIX, get_sample_field, module_to,
+                            prepare_image, stack_images, warn_if_random)
 
 
 @METRICS.register_module()

@@ -1,19 +1,20 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
 """L1 error inside the rendered body silhouette (and over the whole image)."""
 import math
-from typing import Any, Optional, Sequence
+from typing import Any, Dict, Optional
 
 import numpy as np
-from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
+from torch import Tensor
 
 from mmlwgan.registry import METRICS
 from ..functional import masked_l1
-from .psnr import get_sample_field, prepare_image
+from .base_sample_wise_metric import BaseSampleWiseMetric
+from .metrics_utils import get_sample_field
 
 
 @METRICS.register_module()
-class MaskedL1Metric(BaseMetric):
+class MaskedL1Metric(BaseSampleWiseMetric):
     """Mean absolute error in the body region, and optionally everywhere.
 
     Per image: ``sum(|pred - gt| * mask) / (C * sum(mask))`` on the [-1, 1]
@@ -44,24 +45,21 @@ class MaskedL1Metric(BaseMetric):
                  full_image: bool = True,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
-        self.gt_key = gt_key
-        self.pred_key = pred_key
+        super().__init__(gt_key=gt_key, pred_key=pred_key,
+                         collect_device=collect_device, prefix=prefix)
         self.mask_key = mask_key
         self.full_image = full_image
 
-    def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
-        for sample in data_samples:
-            pred = prepare_image(get_sample_field(sample, self.pred_key))
-            gt = prepare_image(get_sample_field(sample, self.gt_key))
-            mask = get_sample_field(sample, self.mask_key).detach().float()
-            if mask.dim() == 2:
-                mask = mask[None]
-            mask = mask.to(pred.device)
-            result = {'MaskedL1': float(masked_l1(pred, gt, mask))}
-            if self.full_image:
-                result['L1'] = float(masked_l1(pred, gt))
-            self.results.append(result)
+    def process_image(self, pred: Tensor, gt: Tensor,
+                      sample: Any) -> Dict[str, float]:
+        mask = get_sample_field(sample, self.mask_key).detach().float()
+        if mask.dim() == 2:
+            mask = mask[None]
+        mask = mask.to(pred.device)
+        result = {'MaskedL1': float(masked_l1(pred, gt, mask))}
+        if self.full_image:
+            result['L1'] = float(masked_l1(pred, gt))
+        return result
 
     def compute_metrics(self, results: list) -> dict:
         masked = [r['MaskedL1'] for r in results

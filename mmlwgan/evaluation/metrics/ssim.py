@@ -1,17 +1,16 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
 """SSIM metric (the paper's self-imitation metric)."""
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
-import numpy as np
-from mmengine.evaluator import BaseMetric
+from torch import Tensor
 
 from mmlwgan.registry import METRICS
 from ..functional import ssim
-from .psnr import get_sample_field, prepare_image
+from .base_sample_wise_metric import BaseSampleWiseMetric
 
 
 @METRICS.register_module()
-class SSIMMetric(BaseMetric):
+class SSIMMetric(BaseSampleWiseMetric):
     """Structural similarity between prediction and ground truth.
 
     Per image, multichannel, on the [-1, 1] images with data range 2, then
@@ -49,23 +48,12 @@ class SSIMMetric(BaseMetric):
                  quantize: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
-        self.gt_key = gt_key
-        self.pred_key = pred_key
-        self.quantize = quantize
+        super().__init__(gt_key=gt_key, pred_key=pred_key, quantize=quantize,
+                         collect_device=collect_device, prefix=prefix)
         self.ssim_kwargs = dict(
             gaussian_weights=gaussian_weights, sigma=sigma, win_size=win_size,
             use_sample_covariance=use_sample_covariance)
 
-    def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
-        for sample in data_samples:
-            pred = prepare_image(get_sample_field(sample, self.pred_key),
-                                 self.quantize)
-            gt = prepare_image(get_sample_field(sample, self.gt_key),
-                               self.quantize)
-            score = ssim(pred, gt, data_range=2., multichannel=True,
-                         **self.ssim_kwargs)
-            self.results.append({self.metric: score})
-
-    def compute_metrics(self, results: list) -> dict:
-        return {self.metric: float(np.mean([r[self.metric] for r in results]))}
+    def process_image(self, pred: Tensor, gt: Tensor, sample: Any) -> float:
+        return ssim(pred, gt, data_range=2., multichannel=True,
+                    **self.ssim_kwargs)

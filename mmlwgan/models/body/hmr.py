@@ -48,7 +48,7 @@ from torch import Tensor
 
 from mmlwgan.models.backbones import ResNetV2  # noqa: F401 (registers it)
 from mmlwgan.registry import MODELS
-from mmlwgan.utils import print_once_warning
+from mmlwgan.utils.logging import print_once_warning
 
 __all__ = ['HMR', 'IterativeRegressor', 'default_mean_theta']
 

@@ -174,7 +174,7 @@ def extract_smpl_from_hmr(state_dict: Mapping[str, Any],
     state_dict = load_raw_state_dict(state_dict)
     face_arr = _load_faces(faces)
     if face_arr is None:
-        from mmlwgan.utils import print_once_warning
+        from mmlwgan.utils.logging import print_once_warning
         print_once_warning(
             'extract_smpl_from_hmr: the HMR checkpoint has no faces and none '
             'were given; the SMPL data get an empty face list (pass the '

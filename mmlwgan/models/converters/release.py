@@ -315,7 +315,7 @@ def convert_release(dirs: Sequence[str],
 
     from mmlwgan.models.body.smpl_io import (load_smpl_model_data,
                                              save_smpl_npz)
-    from mmlwgan.utils import atomic_path
+    from mmlwgan.utils.io import atomic_path
     from .cli import conversion_meta, conversion_summary
     from .hmr import convert_hmr, extract_smpl_from_hmr, load_raw_state_dict
     from .lwgan import convert_lwgan_discriminator, convert_lwgan_generator

@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmlwgan.registry import MODELS
-from mmlwgan.utils import print_once_warning
+from mmlwgan.utils.logging import print_once_warning
 from .perceptual import load_state_dict_file
 
 __all__ = [

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmlwgan.registry import MODELS
-from mmlwgan.utils import print_once_warning
+from mmlwgan.utils.logging import print_once_warning
 from mmlwgan.utils.safe_pickle import load_torch_file
 
 __all__ = ['VGG19', 'PerceptualLoss', 'load_state_dict_file',

@@ -38,7 +38,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmlwgan.registry import MODELS
-from mmlwgan.utils import print_once_warning
+from mmlwgan.utils.logging import print_once_warning
 
 __all__ = ['SphereFace20a', 'SPHEREFACE_INPUT_SIZE']
 

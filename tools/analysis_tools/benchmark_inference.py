@@ -1,5 +1,5 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
-"""End-to-end motion-imitation benchmark: our batched, overlapped path
+"""Motion-imitation inference benchmark: our batched, overlapped path
 against the release's way, and both against the G_TSF floor.
 
 For every device / model / image size it measures, interleaved in rounds
@@ -33,28 +33,27 @@ runs in this process and that row is not shown).
 It prints frames/s, peak memory (CPU: the process's peak RSS, reset before
 each run; CUDA: ``torch.cuda.max_memory_allocated``), ours / baseline,
 ours / floor, the largest pixel difference between our frames and the
-baseline's, a per-stage breakdown (HMR, SMPL, rasterize, flow, I_syn,
+baseline's, and a per-stage breakdown (HMR, SMPL, rasterize, flow, I_syn,
 G_TSF, compose, video decode / encode; geometry also with an SMPL-sized
-mesh of 6,890 vertices / 13,776 faces), and optionally training
-iterations/s (``--train``) and personalisation time and peak memory
-(``--personalize``). Networks are randomly initialised (speed does not
-depend on the weights); the body is the synthetic SMPL-format one (3,362
-vertices).
+mesh of 6,890 vertices / 13,776 faces). Networks are randomly initialised
+(speed does not depend on the weights); the body is the synthetic
+SMPL-format one (3,362 vertices). Training iterations/s, personalisation
+and the lite generator's fidelity are ``benchmark_training.py``'s; what
+both share is in ``benchmark_utils.py``.
 
 Timings on a shared machine are distorted by other processes: compare the
 ratios of one run (the load average is printed).
 
 Examples:
     # CPU, 256 px, full and lite generators (about 3 minutes on 2 cores)
-    python tools/analysis_tools/benchmark.py --sizes 256 --batch 1 2
+    python tools/analysis_tools/benchmark_inference.py --sizes 256 --batch 1 2
     # CPU 128 px, plus bf16 autocast (a numerical change: PSNR printed)
-    python tools/analysis_tools/benchmark.py --sizes 128 --amp none bf16
-    # GPU: 256 px batched, torch.compile, training and personalisation
-    python tools/analysis_tools/benchmark.py --device cuda --sizes 256 512 \\
-        --batch 8 32 64 --frames 256 --compile --train --personalize
+    python tools/analysis_tools/benchmark_inference.py --sizes 128 \\
+        --amp none bf16
+    # GPU: 256 and 512 px batched, torch.compile
+    python tools/analysis_tools/benchmark_inference.py --device cuda \\
+        --sizes 256 512 --batch 8 32 64 --frames 256 --compile
 """
-import argparse
-import contextlib
 import gc
 import math
 import os
@@ -64,185 +63,24 @@ import tempfile
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-# On a shared machine, OpenMP threads that spin at barriers while their
-# partner is descheduled make 2-thread runs several times slower (measured
-# 5x on a loaded 2-core CPU); sleeping waits cost nothing measurable on an
-# idle one. Set before torch (and its OpenMP runtime) is loaded; an explicit
-# OMP_WAIT_POLICY in the environment wins.
-os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+# the sibling modules (benchmark_utils, release_baseline,
+# benchmark_geometry), also when this file is loaded by path (tests);
+# benchmark_utils first: it sets OMP_WAIT_POLICY before torch is loaded
+HERE = osp.dirname(osp.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+from benchmark_utils import (  # noqa: E402
+    AMP_DTYPES, GENERATORS, add_common_args, best_time, build_hmr,
+    build_inferencer, cuda_missing, finish_args, load_average, make_inputs,
+    make_parser, print_end, print_goals, setup, sync, timed_call)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-#: widths of the 'tiny' model (tests, smoke runs)
-TINY = dict(base_channels=4, num_downs=2, num_blocks=1)
-AMP_DTYPES = {'none': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
-
 
 # ----------------------------------------------------------------------
-# measurement helpers
+# end-to-end runs
 # ----------------------------------------------------------------------
-def sync(device: torch.device) -> None:
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
-class PeakMemory:
-    """Peak memory of a block: CPU peak RSS (``VmHWM``, reset through
-    ``/proc/self/clear_refs``; the process's lifetime peak where that is
-    not possible) or CUDA ``max_memory_allocated``, in MiB."""
-
-    def __init__(self, device: torch.device, trim: bool = True) -> None:
-        self.device = device
-        self.trim = trim
-        self.mib = float('nan')
-        self.resettable = True
-
-    @staticmethod
-    def _vm(key: str) -> Optional[float]:
-        try:
-            with open('/proc/self/status') as f:
-                for line in f:
-                    if line.startswith(key):
-                        return float(line.split()[1]) / 1024
-        except OSError:
-            pass
-        return None
-
-    def __enter__(self) -> 'PeakMemory':
-        if self.device.type == 'cuda':
-            sync(self.device)
-            torch.cuda.reset_peak_memory_stats(self.device)
-        else:
-            if self.trim:
-                try:  # give freed heap pages back first (glibc)
-                    import ctypes
-                    ctypes.CDLL('libc.so.6').malloc_trim(0)
-                except (OSError, AttributeError):
-                    pass
-            try:
-                with open('/proc/self/clear_refs', 'w') as f:
-                    f.write('5')
-            except OSError:
-                self.resettable = False
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.device.type == 'cuda':
-            sync(self.device)
-            self.mib = torch.cuda.max_memory_allocated(self.device) / 2**20
-        else:
-            hwm = self._vm('VmHWM')
-            if hwm is None:
-                import resource
-                hwm = resource.getrusage(
-                    resource.RUSAGE_SELF).ru_maxrss / 1024
-                self.resettable = False
-            self.mib = hwm
-
-
-def best_time(fn: Callable[[], Any], device: torch.device,
-              reps: int = 3, warmup: int = 1) -> float:
-    """Best wall time of ``fn`` over ``reps`` runs (seconds)."""
-    for _ in range(warmup):
-        fn()
-    best = float('inf')
-    for _ in range(reps):
-        sync(device)
-        t0 = time.perf_counter()
-        fn()
-        sync(device)
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def cpu_flags() -> str:
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('flags'):
-                    flags = set(line.split(':', 1)[1].split())
-                    keep = [x for x in ('avx2', 'avx512f', 'avx512_bf16',
-                                        'amx_bf16', 'amx_tile')
-                            if x in flags]
-                    return ' '.join(keep)
-    except OSError:
-        pass
-    return '?'
-
-
-def load_average() -> str:
-    try:
-        return '%.2f %.2f %.2f' % os.getloadavg()
-    except OSError:
-        return '?'
-
-
-# ----------------------------------------------------------------------
-# models and inputs
-# ----------------------------------------------------------------------
-def generator_cfg(model: str) -> dict:
-    """The generator config of ``'full'`` (the release's), ``'lite'``
-    (configs/_base_/models/lwgan_lite.py) or ``'tiny'``."""
-    from mmengine.config import Config
-    if model == 'full':
-        return Config.fromfile(osp.join(
-            ROOT, 'configs/_base_/models/lwgan_generator.py')).generator
-    if model == 'lite':
-        return Config.fromfile(osp.join(
-            ROOT, 'configs/_base_/models/lwgan_lite.py')).generator_lite
-    if model == 'tiny':
-        unet = dict(type='ResUnetGenerator', in_channels=6, **TINY)
-        return dict(type='LWBGenerator',
-                    bg_net=dict(type='ResNetGenerator', in_channels=4,
-                                **TINY),
-                    src_net=unet, tsf_net=dict(unet),
-                    fusion=dict(type='LiquidWarpingBlock',
-                                align_corners=False))
-    raise ValueError(f'unknown model {model!r}')
-
-
-def build_inferencer(model: str, size: int, smpl_path: str,
-                     device: torch.device):
-    from mmlwgan.apis import MotionImitationInferencer
-    from mmlwgan.registry import MODELS
-    torch.manual_seed(0)
-    net = MODELS.build(
-        dict(type='LiquidWarpingGAN', generator=generator_cfg(model),
-             body_model=dict(type='SMPL', model_path=smpl_path),
-             rasterizer=dict(type='MeshRasterizer', image_size=size)))
-    return MotionImitationInferencer(net.eval(), device=str(device),
-                                     show_progress=False)
-
-
-def make_inputs(smpl_path: str, size: int, num_frames: int, tmp: str
-                ) -> Dict[str, Any]:
-    """A rendered source person (rest pose) and a reference video of
-    another person dancing, with the SMPL parameters of both."""
-    import cv2
-
-    from mmlwgan.testing.motions import make_motion
-    from mmlwgan.testing.synthetic_batch import render_patterned_person
-    from mmlwgan.visualization import BodyRenderer
-    renderer = BodyRenderer(dict(type='SMPL', model_path=smpl_path),
-                            image_size=size)
-    src_img, src_theta = render_patterned_person(
-        renderer, make_motion('rest', 1), torch.zeros(1, 10), seed=0)
-    ref_imgs, ref_theta = render_patterned_person(
-        renderer, make_motion('dance', num_frames), torch.full((1, 10), 0.5),
-        seed=7)
-    video = osp.join(tmp, f'reference_{size}.mp4')
-    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'mp4v'), 30,
-                             (size, size))
-    for f in ref_imgs:
-        writer.write(np.ascontiguousarray(f[..., ::-1]))
-    writer.release()
-    return dict(src_img=src_img[0], src_theta=src_theta, ref_imgs=ref_imgs,
-                ref_theta=ref_theta, video=video)
-
-
 def read_video(path: str) -> List[np.ndarray]:
     import cv2
     cap = cv2.VideoCapture(path)
@@ -256,20 +94,6 @@ def read_video(path: str) -> List[np.ndarray]:
     return out
 
 
-def build_hmr(device: torch.device):
-    from mmengine.config import Config
-
-    from mmlwgan.registry import MODELS
-    cfg = Config.fromfile(osp.join(ROOT, 'configs/_base_/models/hmr.py'))
-    torch.manual_seed(0)
-    with contextlib.redirect_stdout(None):
-        hmr = MODELS.build(cfg.hmr)
-    return hmr.to(device).eval()
-
-
-# ----------------------------------------------------------------------
-# end-to-end runs
-# ----------------------------------------------------------------------
 class VideoSink:
     """Write frames to an mp4 (``AtomicVideoWriter``), optionally keeping
     them."""
@@ -361,20 +185,6 @@ def release_way_run(inf, enc, tgt: np.ndarray, ins: Dict[str, Any], hmr,
                 sink(list(frames_to_uint8(img).cpu().numpy()), i)
             cap.release()
     return sink.frames
-
-
-def timed_call(fn: Callable[[], Any], device: torch.device,
-               trim: bool = True) -> Tuple[float, float, float, Any]:
-    """(wall s, process CPU s, peak MiB, result) of ``fn()``."""
-    gc.collect()
-    with PeakMemory(device, trim=trim) as pm:
-        sync(device)
-        t, cpu = time.perf_counter(), time.process_time()
-        out = fn()
-        sync(device)
-        dt = time.perf_counter() - t
-        cpu = time.process_time() - cpu
-    return dt, cpu, pm.mib, out
 
 
 class PristineBaseline:
@@ -654,7 +464,8 @@ def bench_e2e(args, device: torch.device, model: str, size: int,
                                      batches[-1], list(fasts.values())[0],
                                      hmr or build_hmr(device), base_timer,
                                      tmp, size)
-    del inf, enc, fasts, geo_cache
+    # free them (the cases' closures share these cells)
+    inf = enc = fasts = geo_cache = None
     gc.collect()
     if device.type == 'cuda':
         torch.cuda.empty_cache()
@@ -835,168 +646,10 @@ def bench_stages(args, device, inf, enc, tgt, ins, b, fast, hmr,
 
 
 # ----------------------------------------------------------------------
-# training and personalisation
-# ----------------------------------------------------------------------
-def bench_train(args, device: torch.device, smpl_path: str) -> None:
-    """Training iterations/s of configs (G and D step, the config's
-    losses and optimisers) on synthetic batches."""
-    from mmengine.config import Config
-    from mmengine.optim import build_optim_wrapper
-
-    from mmlwgan.registry import MODELS
-    from mmlwgan.testing.synthetic_batch import make_synthetic_batch
-    from mmlwgan.visualization import BodyRenderer
-    print(f'\ntraining ({device.type}): iterations/s, batch '
-          f'{args.train_batch}, synthetic data, best of {args.train_iters} '
-          f'iterations after 1 warm-up')
-    for cfg_path in args.train_configs:
-        cfg = Config.fromfile(osp.join(ROOT, cfg_path) if not osp.isabs(
-            cfg_path) else cfg_path)
-        cfg.model.body_model.model_path = smpl_path
-        size = args.train_size or cfg.model.rasterizer.image_size
-        cfg.model.rasterizer.image_size = size
-        enc = cfg.model.get('cond_encoder')
-        if enc is not None and not osp.isfile(str(enc.get('uv_mapping'))):
-            # the synthetic body has its own UV per face
-            cfg.model.cond_encoder = None
-        for key in ('perceptual_loss', 'face_loss'):
-            loss = cfg.model.get(key)
-            if loss is not None and loss.get('type') in (
-                    'PerceptualLoss', 'FaceIdentityLoss'):
-                # pretrained feature networks: random ones cost the same
-                loss.setdefault('pretrained', None)
-        torch.manual_seed(0)
-        with contextlib.redirect_stdout(None):
-            model = MODELS.build(cfg.model).to(device)
-        optim_cfg = cfg.optim_wrapper.copy()
-        if device.type == 'cuda' and args.amp_list(device) != ['none']:
-            dt = args.amp_list(device)[0]
-            for k in ('generator', 'discriminator'):
-                if k in optim_cfg:
-                    optim_cfg[k]['type'] = 'AmpOptimWrapper'
-                    optim_cfg[k]['dtype'] = 'bfloat16' if dt == 'bf16' \
-                        else 'float16'
-        from mmengine.registry import DefaultScope
-        with DefaultScope.overwrite_default_scope('mmlwgan'):
-            optim = build_optim_wrapper(model, optim_cfg)
-        renderer = BodyRenderer(dict(type='SMPL', model_path=smpl_path),
-                                image_size=size)
-        data = make_synthetic_batch(renderer, args.train_batch, 1)
-        model.train()
-        times = []
-        with PeakMemory(device) as pm:
-            for i in range(args.train_iters + 1):
-                sync(device)
-                t = time.perf_counter()
-                model.train_step(data, optim)
-                sync(device)
-                if i:
-                    times.append(time.perf_counter() - t)
-        print(f'{osp.basename(cfg_path):<52} {size:>4} px  '
-              f'{1 / min(times):8.2f} it/s  ({min(times):.3f} s/it, peak '
-              f'{pm.mib:.0f} MiB)')
-        del model, optim
-        gc.collect()
-
-
-def bench_personalize(args, device: torch.device, smpl_path: str,
-                      tmp: str) -> Dict[int, float]:
-    """Personalisation (test-time fine-tuning of the generator, gradient
-    checkpointing) seconds per step and peak memory."""
-    from mmlwgan.apis import personalize
-    sizes = args.personalize_sizes or ([512] if device.type == 'cuda' else
-                                       [64])
-    out = {}
-    print(f'\npersonalisation ({device.type}, {args.personalize_model} '
-          f'generator, {args.personalize_steps} step(s), 1 pseudo-pair, '
-          'grad_checkpoint=True; the time includes making the pair)')
-    for size in sizes:
-        ins = make_inputs(smpl_path, size, 1, tmp)
-        inf = build_inferencer(args.personalize_model, size, smpl_path,
-                               device)
-        imgs = inf.to_tensor([ins['src_img']])
-        theta = torch.from_numpy(ins['src_theta']).to(device)
-        if device.type == 'cuda':  # cuDNN algorithm search
-            personalize(inf.model, imgs, theta, steps=1, num_pairs=1,
-                        grad_checkpoint=True)
-        gc.collect()
-        with PeakMemory(device) as pm:
-            sync(device)
-            t = time.perf_counter()
-            personalize(inf.model, imgs, theta,
-                        steps=args.personalize_steps, num_pairs=1,
-                        grad_checkpoint=True)
-            sync(device)
-            dt = time.perf_counter() - t
-        out[size] = pm.mib
-        print(f'{size:>5} px  {dt / args.personalize_steps:8.2f} s/step  '
-              f'peak {pm.mib:8.0f} MiB'
-              + ('' if pm.resettable else ' (process lifetime peak)'))
-        del inf
-        gc.collect()
-        if device.type == 'cuda':
-            torch.cuda.empty_cache()
-    return out
-
-
-# ----------------------------------------------------------------------
-# fidelity of the lite generator (synthetic benchmark)
-# ----------------------------------------------------------------------
-def bench_fidelity(args) -> Dict[str, Dict[str, float]]:
-    """Train the tiny LWB and tiny lite configs with the recipe of
-    ``benchmark_ablations.py`` (same data, budget and seed) and evaluate
-    both on the held-out self-imitation pairs."""
-    import argparse as _ap
-
-    import benchmark_ablations as ba
-    from mmengine.config import Config
-
-    from mmlwgan.registry import MODELS
-    from mmlwgan.utils import register_all_modules
-    register_all_modules(init_default_scope=True)
-    ba.METHODS.setdefault('lite', 'LWB-lite')
-    if args.nice:
-        os.nice(args.nice)
-    data_root = osp.abspath(args.data_root)
-    ba.ensure_data(data_root, _ap.Namespace(actors=4, frames=60))
-    results: Dict[str, Dict[str, float]] = {}
-    info = {}
-    # the lite one first: a --lwb-ckpt being trained elsewhere may be
-    # ready by then
-    for method in ('lite', 'lwb'):
-        ckpt = args.lwb_ckpt if method == 'lwb' else None
-        if not ckpt or not osp.isfile(ckpt):
-            ckpt = ba.train(method, osp.join(args.fidelity_dir, method),
-                            data_root, args.iters)
-        results.update(ba.evaluate(method, ckpt, data_root,
-                                   args.test_interval, baselines=False))
-        cfg = Config.fromfile(ba.config_of(method))
-        with torch.device('meta'):
-            gen = MODELS.build(cfg.model.generator)
-        info[ba.METHODS[method]] = (
-            sum(p.numel() for p in gen.tsf_net.parameters()),
-            sum(p.numel() for p in gen.parameters()), ckpt)
-    print(f'\nfidelity on the synthetic benchmark: self-imitation on '
-          f'held-out synthetic videos, {args.iters} training iterations '
-          f'each, 64 px, data {data_root}')
-    print('| generator | G_TSF params | all params | SSIM (up) | PSNR (up) '
-          '| masked L1 (down) | L1 (down) |')
-    print('|---|---|---|---|---|---|---|')
-    for name in ('LWB', 'LWB-lite'):
-        tsf, total, ckpt = info[name]
-        r = results[name]
-        print(f"| {name} | {tsf:,} | {total:,} | {r['SSIM']:.3f} | "
-              f"{r['PSNR']:.2f} | {r['MaskedL1']:.4f} | {r['L1']:.4f} |")
-    for name, (_, _, ckpt) in info.items():
-        print(f'{name}: {ckpt}')
-    return results
-
-
-# ----------------------------------------------------------------------
 # goals
 # ----------------------------------------------------------------------
-def print_goals(results: List[Dict[str, Any]],
-                personalization: Dict[str, Dict[int, float]]) -> None:
+def goal_lines(results: List[Dict[str, Any]]) -> List[str]:
+    """The inference goals this run measured."""
     lines = []
 
     def find(device, model, size):
@@ -1032,26 +685,16 @@ def print_goals(results: List[Dict[str, Any]],
             f"{'met' if s['ours_fps'] >= 1000 else 'NOT met'}); "
             f"{s['ratio']:.1f}x the baseline (goal >= 10: "
             f"{'met' if s['ratio'] >= 10 else 'NOT met'})" + tag(s))
-    p = personalization.get('cuda', {}).get(512)
-    if p is not None:
-        lines.append(f'GPU personalisation 512 px: peak {p / 1024:.2f} GiB '
-                     f"(goal <= 8: {'met' if p <= 8192 else 'NOT met'})")
-    if lines:
-        print('\ngoals (this run):')
-        for line in lines:
-            print('  ' + line)
+    return lines
 
 
 # ----------------------------------------------------------------------
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.split('\n')[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split('\n\n', 1)[1])
-    parser.add_argument('--device', nargs='+', default=None,
-                        help='devices (default: cpu, and cuda if present)')
+    parser = make_parser(__doc__)
+    add_common_args(parser, 'precision(s) of ours (default: none on CPU, '
+                    'bf16 on CUDA); several give one row each')
     parser.add_argument('--models', nargs='+', default=['full', 'lite'],
-                        choices=['full', 'lite', 'tiny'],
+                        choices=GENERATORS,
                         help='generators: the release\'s full width, the '
                         'lite config, or a tiny one (tests)')
     parser.add_argument('--sizes', type=int, nargs='+', default=None,
@@ -1066,10 +709,6 @@ def parse_args(argv=None):
                         '8 at 256, 2 above; 4x the largest batch on CUDA)')
     parser.add_argument('--repeats', type=int, default=2,
                         help='interleaved timing rounds (best kept)')
-    parser.add_argument('--amp', nargs='+', default=None,
-                        choices=sorted(AMP_DTYPES),
-                        help='precision(s) of ours (default: none on CPU, '
-                        'bf16 on CUDA); several give one row each')
     parser.add_argument('--compile', action='store_true',
                         help='torch.compile G_TSF (slow to compile on CPU)')
     parser.add_argument('--compile-mode', default=None,
@@ -1082,127 +721,43 @@ def parse_args(argv=None):
                         help='skip the no-overlap row')
     parser.add_argument('--no-breakdown', action='store_true',
                         help='skip the per-stage breakdown')
-    parser.add_argument('--stage-reps', type=int, default=3)
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch intra-op threads (default: torch\'s)')
-    parser.add_argument('--train', action='store_true',
-                        help='also measure training iterations/s')
-    parser.add_argument('--train-configs', nargs='+', default=[
-        'configs/lwgan/lwgan_lwb-tiny_1xb4-300i_synthetic-64.py',
-        'configs/lwgan/lwgan_lite-tiny_1xb4-300i_synthetic-64.py'
-    ])
-    parser.add_argument('--train-size', type=int, default=None,
-                        help='image size of training (default: config)')
-    parser.add_argument('--train-batch', type=int, default=4)
-    parser.add_argument('--train-iters', type=int, default=3)
-    parser.add_argument('--personalize', action='store_true',
-                        help='also measure personalisation')
-    parser.add_argument('--personalize-model', default='full',
-                        choices=['full', 'lite', 'tiny'])
-    parser.add_argument('--personalize-sizes', type=int, nargs='+',
-                        default=None,
-                        help='default: 512 on CUDA, 64 on CPU')
-    parser.add_argument('--personalize-steps', type=int, default=2)
-    parser.add_argument('--skip-e2e', action='store_true',
-                        help='only --train / --personalize / --fidelity')
-    parser.add_argument('--fidelity', action='store_true',
-                        help='train the tiny LWB and lite configs with the '
-                        'ablation recipe and compare their fidelity '
-                        '(tens of minutes on a CPU)')
-    parser.add_argument('--iters', type=int, default=300,
-                        help='--fidelity: training iterations of each')
-    parser.add_argument('--data-root', default=osp.join(
-        ROOT, 'data', 'synthetic_iper'), help='--fidelity: dataset')
-    parser.add_argument('--test-interval', type=int, default=8,
-                        help='--fidelity: every k-th validation frame')
-    parser.add_argument('--fidelity-dir', default=osp.join(
-        ROOT, 'work_dirs', 'lite_fidelity'), help='--fidelity: work dir')
-    parser.add_argument('--lwb-ckpt', default=None,
-                        help='--fidelity: reuse a trained tiny LWB '
-                        'checkpoint (e.g. work_dirs/ablation/lwb/'
-                        'iter_1200.pth) instead of training one')
-    parser.add_argument('--nice', type=int, default=0,
-                        help='--fidelity: lower the priority of training')
-    parser.add_argument('--cache-dir', default=osp.expanduser(
-        '~/.cache/mmlwgan/synthetic_smpl'))
-    args = parser.parse_args(argv)
-
-    def amp_list(device: torch.device) -> List[str]:
-        if args.amp:
-            return list(args.amp)
-        return ['bf16'] if device.type == 'cuda' else ['none']
-
-    args.amp_list = amp_list
-    return args
+    parser.add_argument('--stage-reps', type=int, default=3,
+                        help='per-stage breakdown: timed runs of each '
+                        'stage (best kept)')
+    return finish_args(parser.parse_args(argv))
 
 
 def main(argv=None) -> Dict[str, Any]:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ['--baseline-server']:
-        sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    if argv[:1] == ['--baseline-server']:  # PristineBaseline's child
         return baseline_server(argv[1])
     args = parse_args(argv)
-    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    from mmlwgan.testing import get_synthetic_smpl_path
-    from mmlwgan.utils import register_all_modules
-    register_all_modules(init_default_scope=False)
-    smpl_path = get_synthetic_smpl_path(args.cache_dir)
-    devices = args.device or (['cpu', 'cuda'] if torch.cuda.is_available()
-                              else ['cpu'])
-    retained = False
-    if 'cpu' in devices:
-        # what our inferencers do on the CPU (when built): glibc keeps freed
-        # memory; the release-way baseline then runs in a child process
-        from mmlwgan.utils import retain_freed_memory
-        retained = retain_freed_memory()
-    print(f'torch {torch.__version__} | threads {torch.get_num_threads()} '
-          f"(OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '')}) | "
-          f'cpu {os.cpu_count()} cores [{cpu_flags()}] | load avg '
-          f'{load_average()} | freed memory retained (ours): '
-          f"{'yes' if retained else 'no'} | cuda "
-          + (torch.cuda.get_device_name(0) if torch.cuda.is_available() else
-             'none'))
-    if torch.cuda.is_available():
-        # fixed shapes: let cuDNN pick its fastest algorithms (ours and the
-        # baseline alike)
-        torch.backends.cudnn.benchmark = True
+    smpl_path, devices = setup(args)
     results: List[Dict[str, Any]] = []
-    person: Dict[str, Dict[int, float]] = {}
     with tempfile.TemporaryDirectory(prefix='mmlwgan-bench-') as tmp:
         for dev_name in devices:
             device = torch.device(dev_name)
-            if device.type == 'cuda' and not torch.cuda.is_available():
-                print('cuda: not available, skipped')
+            if cuda_missing(device):
                 continue
             user_batch = args.batch
             if args.batch is None:
                 args.batch = [8, 32, 64] if device.type == 'cuda' else [1, 2]
             sizes = args.sizes or ([256, 512] if device.type == 'cuda' else
                                    [128, 256])
-            if not args.skip_e2e:
-                for model in args.models:
-                    for size in sizes:
-                        if (device.type == 'cpu' and model == 'full'
-                                and size >= 512 and not args.frames):
-                            print(f'\n{dev_name} {model} {size} px: skipped '
-                                  '(~4 s/frame on a 2-core CPU; pass '
-                                  '--frames 2 --batch 1 to run it)')
-                            continue
-                        results.append(bench_e2e(args, device, model, size,
-                                                 smpl_path, tmp))
-            if args.train:
-                bench_train(args, device, smpl_path)
-            if args.personalize:
-                person[device.type] = bench_personalize(
-                    args, device, smpl_path, tmp)
+            for model in args.models:
+                for size in sizes:
+                    if (device.type == 'cpu' and model == 'full'
+                            and size >= 512 and not args.frames):
+                        print(f'\n{dev_name} {model} {size} px: skipped '
+                              '(~4 s/frame on a 2-core CPU; pass '
+                              '--frames 2 --batch 1 to run it)')
+                        continue
+                    results.append(bench_e2e(args, device, model, size,
+                                             smpl_path, tmp))
             args.batch = user_batch
-    fidelity = bench_fidelity(args) if args.fidelity else None
-    print_goals(results, person)
-    print(f'\nload avg at the end {load_average()} (timings on a loaded '
-          'machine are distorted; compare the ratios of one run)')
-    return dict(results=results, personalization=person, fidelity=fidelity)
+    print_goals(goal_lines(results))
+    print_end()
+    return dict(results=results)
 
 
 if __name__ == '__main__':
