@@ -18,8 +18,8 @@ import torch
 
 from mmlwgan.models.flows import FlowComposer
 from mmlwgan.models.renderers import shade_vertex_colors
-from mmlwgan.testing import get_synthetic_smpl_path
-from mmlwgan.testing.motions import MOTIONS, make_motion
+from mmlwgan.synthetic import get_synthetic_smpl_path
+from mmlwgan.synthetic.motions import MOTIONS, make_motion
 from mmlwgan.utils import AtomicVideoWriter, write_image
 from mmlwgan.visualization import (BodyRenderer, fit_weak_perspective_camera,
                                    hstack_labelled, to_uint8)

@@ -24,7 +24,7 @@ import os.path as osp
 import time
 
 from mmlwgan.apis import MotionImitationInferencer, NovelViewInferencer
-from mmlwgan.testing import get_synthetic_smpl_path
+from mmlwgan.synthetic import get_synthetic_smpl_path
 
 HERE = osp.dirname(osp.abspath(__file__))
 ROOT = osp.dirname(HERE)

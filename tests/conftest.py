@@ -6,7 +6,7 @@ import pytest
 def synthetic_smpl_dir(tmp_path_factory):
     """A folder holding the synthetic SMPL-format body as SMPL_NEUTRAL.npz and
     SMPL_NEUTRAL.pkl (generated once per test session)."""
-    from mmlwgan.testing import get_synthetic_smpl_path
+    from mmlwgan.synthetic import get_synthetic_smpl_path
     folder = tmp_path_factory.mktemp('smpl')
     get_synthetic_smpl_path(str(folder), fmt='npz')
     get_synthetic_smpl_path(str(folder), fmt='pkl')

@@ -119,7 +119,7 @@ def use_synthetic_body_if_missing(cfg: Config) -> Config:
     path = body.get('model_path')
     if isinstance(path, (str, os.PathLike)) and osp.exists(os.fspath(path)):
         return cfg
-    from mmlwgan.testing import get_synthetic_smpl_path
+    from mmlwgan.synthetic import get_synthetic_smpl_path
     body['model_path'] = get_synthetic_smpl_path(synthetic_body_dir())
     return cfg
 

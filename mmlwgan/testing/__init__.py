@@ -1,10 +1,4 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
-"""Helpers for tests, CI and demos (no licensed data needed)."""
-from .synthetic_smpl import (SYNTHETIC_BETA_NAMES, SYNTHETIC_PART_NAMES,
-                             get_synthetic_smpl_path, make_synthetic_smpl,
-                             save_synthetic_smpl, synthetic_rest_joints)
-
-__all__ = [
-    'make_synthetic_smpl', 'save_synthetic_smpl', 'get_synthetic_smpl_path',
-    'synthetic_rest_joints', 'SYNTHETIC_PART_NAMES', 'SYNTHETIC_BETA_NAMES'
-]
+"""Test helpers: a brute-force rasterizer (the reference of the rasterizer
+tests) and a fake release assets folder (random weights in the release's
+exact key layout). Synthetic data lives in :mod:`mmlwgan.synthetic`."""

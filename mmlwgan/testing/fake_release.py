@@ -169,7 +169,7 @@ def write_fake_release(root: str,
         root (str): output folder (``ROOT/assets/...`` is written).
         body_model (str): an SMPL-format body file (``.npz`` / ``.pkl``,
             e.g. the synthetic body of
-            :func:`mmlwgan.testing.get_synthetic_smpl_path`) giving the SMPL
+            :func:`mmlwgan.synthetic.get_synthetic_smpl_path`) giving the SMPL
             buffers, faces, UVs and parts.
         listing_dir (str, optional): folder of the reference listings.
             Defaults to :func:`default_listing_dir`.

@@ -14,7 +14,7 @@ from mmlwgan.apis import (AppearanceTransferInferencer, ConfigError,
                           InferenceInputError, MotionImitationInferencer,
                           NoPersonError, NovelViewInferencer, init_model)
 from mmlwgan.registry import MODELS
-from mmlwgan.testing.motions import make_motion
+from mmlwgan.synthetic.motions import make_motion
 from mmlwgan.utils import register_all_modules
 
 SIZE = 32

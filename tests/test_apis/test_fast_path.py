@@ -23,8 +23,8 @@ from mmlwgan.models.flows import compose_flow
 from mmlwgan.registry import MODELS
 from tools.analysis_tools.release_baseline import (ReleaseBaseline,
                                                    compose_flow_loop)
-from mmlwgan.testing.motions import make_motion
-from mmlwgan.testing.synthetic_batch import render_patterned_person
+from mmlwgan.synthetic.motions import make_motion
+from mmlwgan.synthetic.batch import render_patterned_person
 from mmlwgan.utils import register_all_modules
 
 SIZE = 32

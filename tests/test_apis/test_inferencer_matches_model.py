@@ -18,8 +18,8 @@ from mmlwgan.apis import MotionImitationInferencer
 from mmlwgan.apis.inferencers.smoothing import smooth_thetas
 from mmlwgan.registry import MODELS
 from mmlwgan.structures import LWGANDataSample
-from mmlwgan.testing.motions import make_motion
-from mmlwgan.testing.synthetic_batch import render_patterned_person
+from mmlwgan.synthetic.motions import make_motion
+from mmlwgan.synthetic.batch import render_patterned_person
 from mmlwgan.utils import register_all_modules
 from mmlwgan.visualization import BodyRenderer
 

@@ -20,8 +20,8 @@ from mmlwgan.apis import (AppearanceTransferInferencer,
 from mmlwgan.apis.inferencers import (CAM_STRATEGIES, compose_target_thetas,
                                       transfer_cams)
 from mmlwgan.registry import INFERENCERS, MODELS
-from mmlwgan.testing.motions import make_motion
-from mmlwgan.testing.synthetic_batch import render_patterned_person
+from mmlwgan.synthetic.motions import make_motion
+from mmlwgan.synthetic.batch import render_patterned_person
 from mmlwgan.utils import register_all_modules
 
 SIZE = 32

@@ -10,8 +10,8 @@ from mmlwgan.apis.personalization import (load_personalized,
                                           save_personalized)
 from mmlwgan.apis.personalization import flip_theta
 from mmlwgan.registry import MODELS
-from mmlwgan.testing.motions import make_motion
-from mmlwgan.testing.synthetic_batch import render_patterned_person
+from mmlwgan.synthetic.motions import make_motion
+from mmlwgan.synthetic.batch import render_patterned_person
 from mmlwgan.utils import register_all_modules
 
 SIZE = 32

@@ -10,7 +10,7 @@ from mmlwgan.apis.inferencers.smoothing import (SMOOTH_METHODS,
                                                 smooth_rotations,
                                                 smooth_thetas)
 from mmlwgan.models.body import axis_angle_to_matrix
-from mmlwgan.testing.motions import make_motion
+from mmlwgan.synthetic.motions import make_motion
 
 N = 60
 

@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader
 
 from mmlwgan.datasets import (IPERDataError, IPERDataset,
                               IPERMissingFileError, load_pose_shape)
-from mmlwgan.testing import synthetic_iper as si
+from mmlwgan.synthetic import iper as si
 
 TINY = dict(num_actors=2, num_clothes=1, num_actions=2, num_frames=8,
             image_size=64, seed=0)

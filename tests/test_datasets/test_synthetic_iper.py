@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mmlwgan.testing import synthetic_iper as si
+from mmlwgan.synthetic import iper as si
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 CLI = osp.join(ROOT, 'tools', 'dataset_converters', 'make_synthetic_iper.py')

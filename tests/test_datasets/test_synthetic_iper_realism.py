@@ -1,5 +1,5 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
-"""Real-world error in the synthetic iPER data (mmlwgan.testing.realism):
+"""Real-world error in the synthetic iPER data (mmlwgan.synthetic.realism):
 annotation noise, geometry off the SMPL surface, pose-dependent shading."""
 import importlib.util
 import json
@@ -14,9 +14,9 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from mmlwgan.datasets import IPERDataset, load_pose_shape
-from mmlwgan.testing import motions as M
-from mmlwgan.testing import realism as R
-from mmlwgan.testing import synthetic_iper as si
+from mmlwgan.synthetic import motions as M
+from mmlwgan.synthetic import realism as R
+from mmlwgan.synthetic import iper as si
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 CLI = osp.join(ROOT, 'tools', 'dataset_converters', 'make_synthetic_iper.py')

@@ -84,7 +84,7 @@ def test_load_pair_frames(frame_dir, video):
 
 
 def _render(smpl_path, size, cam):
-    from mmlwgan.testing.motions import make_motion
+    from mmlwgan.synthetic.motions import make_motion
     from mmlwgan.visualization import BodyRenderer
     renderer = BodyRenderer(
         dict(type='SMPL', model_path=smpl_path), image_size=size)

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 
 from mmlwgan.models.flows import convert_grid_align_corners, erode
 from mmlwgan.registry import MODELS
-from mmlwgan.testing.synthetic_smpl import make_synthetic_smpl
+from mmlwgan.synthetic.body import make_synthetic_smpl
 from mmlwgan.utils import register_all_modules
 from tools.misc.make_release_geometry_fixtures import (RELEASE_COMMIT,
                                                        body_fingerprint)

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from mmlwgan.preprocessing import HOGPersonDetector
-from mmlwgan.testing.motions import make_motion
-from mmlwgan.testing.no_person import NO_PERSON_KINDS, no_person_image
+from mmlwgan.synthetic.motions import make_motion
+from mmlwgan.synthetic.no_person import NO_PERSON_KINDS, no_person_image
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -28,7 +28,7 @@ def demo_source():
 def rendered_people(smpl_path):
     """Patterned synthetic persons (rest / walk / wave, 32-128 px) and their
     body silhouettes."""
-    from mmlwgan.testing.synthetic_batch import render_patterned_person
+    from mmlwgan.synthetic.batch import render_patterned_person
     from mmlwgan.visualization import BodyRenderer
     out = []
     for size in (32, 64, 128):
@@ -81,7 +81,7 @@ def test_finds_rendered_synthetic_persons(det, synthetic_smpl_npz):
 
 
 def test_finds_a_synthetic_iper_frame(det, synthetic_smpl_npz):
-    from mmlwgan.testing.synthetic_iper import (SyntheticIPERRenderer,
+    from mmlwgan.synthetic.iper import (SyntheticIPERRenderer,
                                                 actor_params,
                                                 make_cloth_spec,
                                                 synthetic_background)

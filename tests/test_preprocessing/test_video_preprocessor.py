@@ -21,7 +21,7 @@ from mmlwgan.preprocessing import (FixedBoxDetector, NoPersonError,
                                    map_crop_info, square_region,
                                    video_id_from_path, write_splits)
 from mmlwgan.preprocessing.video_preprocessor import region_transform
-from mmlwgan.testing.motions import make_motion
+from mmlwgan.synthetic.motions import make_motion
 from mmlwgan.utils import AtomicVideoWriter
 from mmlwgan.visualization import BodyRenderer, fit_weak_perspective_camera
 

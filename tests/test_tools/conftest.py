@@ -72,7 +72,7 @@ def tiny_iper(tmp_path_factory) -> str:
     re-export this fixture (``tests/test_engine``) share it: the generator
     skips the videos already written.
     """
-    from mmlwgan.testing.synthetic_iper import make_synthetic_iper
+    from mmlwgan.synthetic.iper import make_synthetic_iper
     out = str(tmp_path_factory.getbasetemp() / 'tiny_iper' / 'data')
     make_synthetic_iper(out, **TINY_DATA)
     return out

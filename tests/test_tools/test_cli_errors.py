@@ -158,7 +158,7 @@ def test_truncated_jpeg(tmp_path, capfd):
 # a photo without a person
 # ---------------------------------------------------------------------------
 def grass_photo(folder):
-    from mmlwgan.testing.no_person import grass_image
+    from mmlwgan.synthetic.no_person import grass_image
     path = str(folder / 'grass.jpg')
     cv2.imwrite(path, grass_image(256, 3)[..., ::-1])
     return path
@@ -212,7 +212,7 @@ def test_no_person_with_hmr_without_weights(tmp_path):
     # reference frames: the HOG detector misses some people, so a frame
     # without a box goes to HMR whole; a reference without anybody fails
     from mmlwgan.apis.inferencers import open_reference
-    from mmlwgan.testing.no_person import grass_image
+    from mmlwgan.synthetic.no_person import grass_image
     person = cv2.cvtColor(cv2.imread(DEMO['src']), cv2.COLOR_BGR2RGB)
     grass = grass_image(128, 1)
     thetas = inferencer.reference_thetas(

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mmlwgan.models.body import load_smpl_model_data
-from mmlwgan.testing import save_synthetic_smpl
+from mmlwgan.synthetic import save_synthetic_smpl
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 SCRIPT = osp.join(ROOT, 'tools', 'model_converters', 'smpl_to_npz.py')
@@ -75,7 +75,7 @@ def test_script_runs_standalone(release_pkl, tmp_path):
 
 def test_convert_hmr_checkpoint_buffers(tmp_path):
     import torch
-    from mmlwgan.testing import make_synthetic_smpl
+    from mmlwgan.synthetic import make_synthetic_smpl
     data = make_synthetic_smpl()
     nv = data['v_template'].shape[0]
     # the TF-HMR layout of the released hmr_tf2pt.pth (flattened 3 * v + c)

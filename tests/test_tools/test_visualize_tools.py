@@ -61,7 +61,7 @@ def test_compose_grid_layout(vis):
 
 
 def test_visualize_predictions_end_to_end(vis, tmp_path):
-    from mmlwgan.testing.synthetic_iper import make_synthetic_iper
+    from mmlwgan.synthetic.iper import make_synthetic_iper
     data = str(tmp_path / 'data')
     make_synthetic_iper(data, num_actors=2, num_clothes=1, num_actions=1,
                         num_frames=10, image_size=64, seed=7)

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from mmlwgan.models.body import weak_perspective_project
-from mmlwgan.testing.motions import make_motion
+from mmlwgan.synthetic.motions import make_motion
 from mmlwgan.visualization import (BodyRenderer, fit_weak_perspective_camera,
                                    vertex_part_colors)
 

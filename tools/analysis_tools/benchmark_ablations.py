@@ -60,7 +60,7 @@ def ensure_data(data_root: str, args, realism=None) -> None:
     :func:`make_synthetic_iper`'s real-world error) unless it is there."""
     if osp.isfile(osp.join(data_root, 'train.txt')):
         return
-    from mmlwgan.testing.synthetic_iper import make_synthetic_iper
+    from mmlwgan.synthetic.iper import make_synthetic_iper
     print(f'generating synthetic iPER data in {data_root}'
           + (' (with real-world error)' if realism else ''))
     make_synthetic_iper(data_root, num_actors=args.actors, num_clothes=2,
@@ -228,7 +228,7 @@ def main(argv=None):
 def describe_data(data_root: str) -> str:
     """' -- <root>: clean' or the real-world error its metadata records."""
     import json
-    from mmlwgan.testing.synthetic_iper import META_FILENAME
+    from mmlwgan.synthetic.iper import META_FILENAME
     what = 'clean'
     try:
         with open(osp.join(data_root, META_FILENAME)) as f:

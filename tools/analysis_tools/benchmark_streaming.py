@@ -38,7 +38,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     from mmlwgan.apis import MotionImitationInferencer
-    from mmlwgan.testing import get_synthetic_smpl_path
+    from mmlwgan.synthetic import get_synthetic_smpl_path
     smpl = get_synthetic_smpl_path(osp.expanduser(
         '~/.cache/mmlwgan/synthetic_smpl'))
     with open(osp.join(ROOT, 'demo', 'data', 'motion.pkl'), 'rb') as f:

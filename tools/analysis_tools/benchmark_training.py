@@ -62,7 +62,7 @@ def bench_train(args, device: torch.device, smpl_path: str) -> None:
     from mmengine.optim import build_optim_wrapper
 
     from mmlwgan.registry import MODELS
-    from mmlwgan.testing.synthetic_batch import make_synthetic_batch
+    from mmlwgan.synthetic.batch import make_synthetic_batch
     from mmlwgan.visualization import BodyRenderer
     print(f'\ntraining ({device.type}): iterations/s, batch '
           f'{args.train_batch}, synthetic data, best of {args.train_iters} '

@@ -83,7 +83,7 @@ def setup(args: argparse.Namespace) -> Tuple[str, List[str]]:
     and the banner; returns ``(smpl_path, devices)``."""
     if args.threads:
         torch.set_num_threads(args.threads)
-    from mmlwgan.testing import get_synthetic_smpl_path
+    from mmlwgan.synthetic import get_synthetic_smpl_path
     from mmlwgan.utils import register_all_modules
     register_all_modules(init_default_scope=False)
     smpl_path = get_synthetic_smpl_path(args.cache_dir)
@@ -300,8 +300,8 @@ def make_inputs(smpl_path: str, size: int, num_frames: int, tmp: str
     another person dancing, with the SMPL parameters of both."""
     import cv2
 
-    from mmlwgan.testing.motions import make_motion
-    from mmlwgan.testing.synthetic_batch import render_patterned_person
+    from mmlwgan.synthetic.motions import make_motion
+    from mmlwgan.synthetic.batch import render_patterned_person
     from mmlwgan.visualization import BodyRenderer
     renderer = BodyRenderer(dict(type='SMPL', model_path=smpl_path),
                             image_size=size)

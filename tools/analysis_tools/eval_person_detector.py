@@ -2,10 +2,10 @@
 """Measure the zero-download HOG person detector on generated pictures.
 
 Persons: the bundled demo source, patterned synthetic bodies
-(``mmlwgan.testing.synthetic_batch``) and synthetic iPER frames
-(``mmlwgan.testing.synthetic_iper``) in several motions and sizes, some on
+(``mmlwgan.synthetic.batch``) and synthetic iPER frames
+(``mmlwgan.synthetic.iper``) in several motions and sizes, some on
 wide (4:3, 16:9) canvases. No person: the procedural textures of
-``mmlwgan.testing.no_person`` (grass, meadow, leaves, noise...) and the
+``mmlwgan.synthetic.no_person`` (grass, meadow, leaves, noise...) and the
 synthetic rooms without their actor, at 48-640 px.
 
 Prints, for each SVM margin threshold, the share of persons found (per
@@ -34,9 +34,9 @@ def person_images(smpl_path: str) -> Dict[str, np.ndarray]:
     """name -> (H, W, 3) uint8 RGB picture of one synthetic person."""
     import torch
 
-    from mmlwgan.testing.motions import make_motion
-    from mmlwgan.testing.synthetic_batch import render_patterned_person
-    from mmlwgan.testing.synthetic_iper import (SyntheticIPERRenderer,
+    from mmlwgan.synthetic.motions import make_motion
+    from mmlwgan.synthetic.batch import render_patterned_person
+    from mmlwgan.synthetic.iper import (SyntheticIPERRenderer,
                                                 actor_params,
                                                 fit_video_camera,
                                                 make_cloth_spec,
@@ -97,8 +97,8 @@ def person_images(smpl_path: str) -> Dict[str, np.ndarray]:
 
 def no_person_images() -> Dict[str, np.ndarray]:
     """name -> (H, W, 3) uint8 RGB picture without any person."""
-    from mmlwgan.testing.no_person import NO_PERSON_KINDS, no_person_image
-    from mmlwgan.testing.synthetic_iper import synthetic_background
+    from mmlwgan.synthetic.no_person import NO_PERSON_KINDS, no_person_image
+    from mmlwgan.synthetic.iper import synthetic_background
     out = {}
     for size in (48, 64, 128, 256, 384, 640):
         for kind in NO_PERSON_KINDS:
@@ -168,7 +168,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     cv2.setNumThreads(1)
     from mmlwgan.preprocessing.hog_detector import HOGPersonDetector
-    from mmlwgan.testing import get_synthetic_smpl_path
+    from mmlwgan.synthetic import get_synthetic_smpl_path
     det = HOGPersonDetector(min_height=args.min_height,
                             max_height=args.max_height,
                             scale_step=args.scale_step, pad=args.pad,

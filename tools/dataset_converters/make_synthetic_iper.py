@@ -14,7 +14,7 @@ Example::
 
 The same people with real-world error (HMR-like annotation noise, hair /
 skirts / loose sleeves off the SMPL surface, shading from a fixed light; see
-``mmlwgan/testing/realism.py``)::
+``mmlwgan/synthetic/realism.py``)::
 
     python tools/dataset_converters/make_synthetic_iper.py \\
         --out data/synthetic_iper_noisy ... --real-world
@@ -26,9 +26,9 @@ from typing import List, Optional
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
-from mmlwgan.testing.realism import (  # noqa: E402
+from mmlwgan.synthetic.realism import (  # noqa: E402
     HMR_NOISE, LOOSE_PARTS, NOISE_PRESETS)
-from mmlwgan.testing.synthetic_iper import (  # noqa: E402
+from mmlwgan.synthetic.iper import (  # noqa: E402
     SYNTHETIC_MOTIONS, make_synthetic_iper)
 
 #: ``--noise-<name>`` options overriding a noise preset's magnitudes.

@@ -1,7 +1,23 @@
 #!/usr/bin/env bash
-# Install the whole mmlwgan stack into a virtual environment, reproducibly.
+# Install the mmlwgan stack into a virtual environment, reproducibly, in stages.
 #
-# Usage: bash tools/misc/install_env.sh            (called by `make install`)
+# Usage: bash tools/misc/install_env.sh [core|web|full]     (default: full)
+#
+#   core  what the demo and the generator need (`make demo`): torch/torchvision,
+#         the runtime requirements, mmcv 2.1.0 *without* its compiled ops (pure
+#         Python, built from the sdist in seconds, cached), smplx, mmlwgan
+#         (editable). A few minutes on a fresh machine.
+#   web   core + the web app's extra, gradio (`make web`).
+#   full  web + mmcv with its compiled ops (built from source once, 15-20
+#         minutes on 2 cores, then cached by torch version), mmpose / mmdet for
+#         the detector and keypoint paths, the test requirements and Debian's
+#         headless Chromium + chromedriver for the browser test (`make test`,
+#         `make install-full`, `make install`).
+#
+# Each stage includes the ones before it. A stage is skipped at once when it, or
+# a later one, was installed by this same script and requirements (a stamp per
+# stage in the venv), so `make demo` never downgrades a full install; mmcv with
+# ops is never replaced by the pure-Python build.
 #
 # Environment variables:
 #   VENV              where the environment goes (default: .venv in the repo root).
@@ -11,12 +27,21 @@
 #                     example a CUDA build you installed yourself): the venv is made
 #                     with --system-site-packages and torch is not (re)installed.
 #   MMLWGAN_WHEEL_CACHE
-#                     where the mmcv wheel built from source is cached, keyed by the
-#                     torch version (default: ~/.cache/mmlwgan/wheels).
-#
-# Idempotent: a stamp file records a hash of this script and of requirements/*.txt;
-# when it matches, the script exits at once.
+#                     where the mmcv wheels built from source are cached: with ops
+#                     keyed by the torch version, without ops in mmcv-lite/
+#                     (default: ~/.cache/mmlwgan/wheels).
+#   MMLWGAN_NO_BROWSER=1
+#                     full stage: do not install Chromium (the browser test skips).
 set -euo pipefail
+shopt -s inherit_errexit  # errors inside $(...) stop the script too
+
+STAGE="${1:-full}"
+case "$STAGE" in
+  core) LEVEL=1 ;;
+  web) LEVEL=2 ;;
+  full) LEVEL=3 ;;
+  *) echo "usage: $0 [core|web|full]" >&2; exit 2 ;;
+esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"
@@ -33,13 +58,22 @@ stamp_hash() {
     | sha256sum | cut -c1-16
   echo "keep_torch=$KEEP_TORCH"
 }
-STAMP="$VENV/.mmlwgan-installed"
-if [[ -f "$STAMP" ]] && [[ "$(cat "$STAMP")" == "$(stamp_hash)" ]]; then
-  echo "[install] environment at $VENV is up to date"
-  exit 0
-fi
+STAGES=(core web full)
+stamp_file() {  # the stamp of stage $1 (full keeps the name it always had)
+  if [[ "$1" == full ]]; then echo "$VENV/.mmlwgan-installed"; else echo "$VENV/.mmlwgan-$1-installed"; fi
+}
+HASH="$(stamp_hash)"
+for ((i = LEVEL - 1; i < ${#STAGES[@]}; i++)); do
+  S="$(stamp_file "${STAGES[$i]}")"
+  if [[ -f "$S" ]] && [[ "$(cat "$S")" == "$HASH" ]]; then
+    echo "[install] environment at $VENV is up to date (stage ${STAGES[$i]})"
+    exit 0
+  fi
+done
 
 log() { echo "[install] $*"; }
+SECONDS=0
+log "stage $STAGE into $VENV"
 
 if [[ ! -x "$VENV/bin/python" ]]; then
   log "creating virtual environment at $VENV"
@@ -55,7 +89,7 @@ PIP=("$PY" -m pip --disable-pip-version-check)
 pip_quiet() { "$@" 2> >(grep -v "is ignored: it is neither" >&2); }
 
 log "build tools"
-pip_quiet "${PIP[@]}" install -q --upgrade pip "setuptools>=77,<81" wheel ninja
+pip_quiet "${PIP[@]}" install -q --upgrade pip -r "$ROOT/requirements/build.txt"
 
 if [[ "$KEEP_TORCH" == "1" ]]; then
   log "keeping the torch already installed: $("$PY" -c 'import torch; print(torch.__version__)')"
@@ -66,62 +100,140 @@ else
 fi
 TORCH_VER="$("$PY" -c 'import torch; print(torch.__version__)')"
 
-log "runtime requirements"
-pip_quiet "${PIP[@]}" install -q -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/mminstall_deps.txt" \
-  -r "$ROOT/requirements/tests.txt"
+REQS=(-r "$ROOT/requirements/runtime.txt")
+((LEVEL >= 2)) && REQS+=(-r "$ROOT/requirements/web.txt")
+((LEVEL >= 3)) && REQS+=(-r "$ROOT/requirements/mminstall_deps.txt" -r "$ROOT/requirements/tests.txt")
+log "requirements (${REQS[*]//$ROOT\//})"
+pip_quiet "${PIP[@]}" install -q "${REQS[@]}"
 
 # ---------------------------------------------------------------------------
-# mmcv with ops, built from the sdist (no wheel exists for this torch), cached
-# outside the clone by torch version so that a fresh clone installs in minutes.
+# mmcv, built from the sdist (no wheel exists for this torch): without ops for
+# core/web (pure Python, seconds), with ops for full (15-20 minutes); both are
+# cached outside the clone so that a fresh clone installs in minutes.
 # ---------------------------------------------------------------------------
-have_mmcv() {
-  "$PY" - "$MMCV_VERSION" <<'EOF' 2>/dev/null
+mmcv_state() {  # prints none | lite | ops
+  "$PY" - "$MMCV_VERSION" <<'EOF' 2>/dev/null || echo none
 import sys
-import mmcv
-from mmcv.ops import nms  # noqa: F401  (fails when the ops were not built)
-sys.exit(0 if mmcv.__version__ == sys.argv[1] else 1)
+try:
+    import mmcv
+except ImportError:
+    print('none'); sys.exit(0)
+if mmcv.__version__ != sys.argv[1]:
+    print('none'); sys.exit(0)
+try:
+    from mmcv.ops import nms  # noqa: F401  (fails when the ops were not built)
+except Exception:
+    print('lite')
+else:
+    print('ops')
 EOF
 }
 
-if have_mmcv; then
+# build_mmcv WITH_OPS DEST_DIR: build the mmcv wheel from the sdist into the
+# cache folder DEST_DIR (copy then rename: an interrupted copy never looks like
+# a wheel) and print its path. The build's output goes to a log, shown on failure.
+build_mmcv() {
+  local with_ops="$1" dest="$2" build src name
+  build="$(mktemp -d)"
+  # shellcheck disable=SC2064
+  trap "rm -rf '$build'" EXIT
+  "${PIP[@]}" download -q --no-deps --no-build-isolation --no-binary :all: -d "$build" \
+    "mmcv==$MMCV_VERSION" 2> >(grep -v "is ignored: it is neither" >&2) >&2
+  tar -xzf "$build"/mmcv-"$MMCV_VERSION".tar.gz -C "$build"
+  src="$build/mmcv-$MMCV_VERSION"
+  # torch >= 2.14 headers need C++20; mmcv 2.1.0's setup.py hard-codes c++17.
+  sed -i 's/-std=c++17/-std=c++20/g' "$src/setup.py"
+  # Without ops mmcv names itself mmcv-lite; keep the name mmcv, so that the
+  # full stage's wheel replaces it cleanly and `mmcv==2.1.0` is satisfied.
+  sed -i "s/name='mmcv' if os.getenv('MMCV_WITH_OPS', '1') == '1' else 'mmcv-lite'/name='mmcv'/" \
+    "$src/setup.py"
+  if ! (cd "$src" && MMCV_WITH_OPS="$with_ops" MAX_JOBS="${MAX_JOBS:-2}" \
+    "${PIP[@]}" wheel --no-build-isolation --no-deps -w "$build/dist" . >"$build/build.log" 2>&1); then
+    tail -n 40 "$build/build.log" >&2
+    echo "[install] building mmcv failed (the end of its log is above)" >&2
+    return 1
+  fi
+  name="$(basename "$(ls "$build"/dist/mmcv-"$MMCV_VERSION"-*.whl)")"
+  mkdir -p "$dest"
+  cp "$build/dist/$name" "$dest/.$name.part"
+  mv "$dest/.$name.part" "$dest/$name"
+  rm -rf "$build"
+  trap - EXIT
+  echo "$dest/$name"
+}
+
+MMCV="$(mmcv_state)"
+if ((LEVEL < 3)); then
+  if [[ "$MMCV" != none ]]; then
+    log "mmcv $MMCV_VERSION already installed ($MMCV)"
+  else
+    LITE_DIR="$WHEEL_CACHE/mmcv-lite"
+    WHEEL="$(ls "$LITE_DIR"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n1 || true)"
+    if [[ -z "$WHEEL" ]]; then
+      log "building mmcv $MMCV_VERSION without ops (pure Python) from the sdist"
+      WHEEL="$(build_mmcv 0 "$LITE_DIR")"
+    else
+      log "using cached mmcv wheel $WHEEL"
+    fi
+    pip_quiet "${PIP[@]}" install -q --no-deps --force-reinstall "$WHEEL"
+  fi
+elif [[ "$MMCV" == ops ]]; then
   log "mmcv $MMCV_VERSION with ops already installed"
 else
   CACHE_DIR="$WHEEL_CACHE/torch-${TORCH_VER}"
-  mkdir -p "$CACHE_DIR"
   WHEEL="$(ls "$CACHE_DIR"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n1 || true)"
   if [[ -z "$WHEEL" ]]; then
     log "building mmcv $MMCV_VERSION with ops from source (15-20 minutes on 2 cores)"
-    BUILD_DIR="$(mktemp -d)"
-    trap 'rm -rf "$BUILD_DIR"' EXIT
-    "${PIP[@]}" download -q --no-deps --no-build-isolation --no-binary :all: -d "$BUILD_DIR" "mmcv==$MMCV_VERSION"
-    tar -xzf "$BUILD_DIR"/mmcv-"$MMCV_VERSION".tar.gz -C "$BUILD_DIR"
-    SRC="$BUILD_DIR/mmcv-$MMCV_VERSION"
-    # torch >= 2.14 headers need C++20; mmcv 2.1.0's setup.py hard-codes c++17.
-    sed -i 's/-std=c++17/-std=c++20/g' "$SRC/setup.py"
-    (cd "$SRC" && MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-2}" \
-      "${PIP[@]}" wheel -q --no-build-isolation --no-deps -w "$BUILD_DIR/dist" .)
-    WHEEL_NAME="$(basename "$(ls "$BUILD_DIR"/dist/mmcv-*.whl)")"
-    # Copy then rename so that an interrupted copy never looks like a wheel.
-    cp "$BUILD_DIR/dist/$WHEEL_NAME" "$CACHE_DIR/.$WHEEL_NAME.part"
-    mv "$CACHE_DIR/.$WHEEL_NAME.part" "$CACHE_DIR/$WHEEL_NAME"
-    WHEEL="$CACHE_DIR/$WHEEL_NAME"
+    WHEEL="$(build_mmcv 1 "$CACHE_DIR")"
   else
     log "using cached mmcv wheel $WHEEL"
   fi
+  "${PIP[@]}" uninstall -y -q mmcv-lite >/dev/null 2>&1 || true
   pip_quiet "${PIP[@]}" install -q --no-deps --force-reinstall "$WHEEL"
 fi
 
-# mmpose declares chumpy, which does not build; mmdet pins nothing we lack.
-log "mmpose / mmdet (without their declared dependencies)"
-grep -v -E '^(#|mmcv|$)' "$ROOT/requirements/mminstall.txt" | xargs "${PIP[@]}" install -q --no-deps
+if ((LEVEL >= 3)); then
+  # mmpose declares chumpy, which does not build; mmdet pins nothing we lack.
+  log "mmpose / mmdet (without their declared dependencies)"
+  grep -v -E '^(#|mmcv|$)' "$ROOT/requirements/mminstall.txt" | xargs "${PIP[@]}" install -q --no-deps
+
+  # The browser test drives Debian's Chromium through its chromedriver; nothing
+  # downloads a browser at run time.
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
+    log "chromium + chromedriver already installed"
+  elif [[ "${MMLWGAN_NO_BROWSER:-0}" == "1" ]]; then
+    log "MMLWGAN_NO_BROWSER=1: no chromium (the browser test will skip)"
+  else
+    SUDO=()
+    [[ "$(id -u)" == 0 ]] || SUDO=(sudo -n)
+    if [[ "$(id -u)" == 0 ]] || sudo -n true 2>/dev/null; then
+      log "chromium + chromedriver (apt, for the browser test)"
+      "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends chromium chromium-driver >/dev/null
+    else
+      log "WARNING: not root and no sudo: install the Debian packages chromium and" \
+        "chromium-driver yourself for the browser test (it skips without them)"
+    fi
+  fi
+fi
 
 log "mmlwgan (editable)"
 pip_quiet "${PIP[@]}" install -q --no-deps --no-build-isolation -e "$ROOT"
 
 log "import check"
-"$PY" -c "import mmlwgan, mmcv, mmengine, mmpose, mmdet, smplx, torch, torchvision; \
-print('mmlwgan', mmlwgan.__version__, '| torch', torch.__version__, '| mmcv', mmcv.__version__, \
-'| mmengine', mmengine.__version__, '| mmpose', mmpose.__version__, '| mmdet', mmdet.__version__)"
+CHECK="import mmlwgan, mmcv, mmengine, smplx, torch, torchvision
+print('mmlwgan', mmlwgan.__version__, '| torch', torch.__version__, '| mmcv', mmcv.__version__,
+      '| mmengine', mmengine.__version__, end='')"
+((LEVEL >= 2)) && CHECK+="
+import gradio; print(' | gradio', gradio.__version__, end='')"
+((LEVEL >= 3)) && CHECK+="
+import mmpose, mmdet; from mmcv.ops import nms
+print(' | mmpose', mmpose.__version__, '| mmdet', mmdet.__version__, end='')"
+"$PY" -c "$CHECK
+print()"
 
-stamp_hash > "$STAMP"
-log "done"
+for ((i = 0; i < LEVEL; i++)); do
+  echo "$HASH" > "$(stamp_file "${STAGES[$i]}")"
+done
+log "stage $STAGE done in ${SECONDS}s"

@@ -66,10 +66,10 @@ Stand-ins, and only these:
 
 Inputs: the project's synthetic SMPL-format body (``make_synthetic_smpl()``
 defaults, written as a plain pickle for the release's loader), posed with
-:mod:`mmlwgan.testing.motions`, release thetas ``cam (3) + pose (72) + shape
+:mod:`mmlwgan.synthetic.motions`, release thetas ``cam (3) + pose (72) + shape
 (10)`` with weak-perspective cameras (the release's
 ``orthographic_proj_withz_idrot``), and a source image rendered with
-mmlwgan's renderer (:func:`~mmlwgan.testing.synthetic_batch.
+mmlwgan's renderer (:func:`~mmlwgan.synthetic.batch.
 render_patterned_person`; it is an input only, stored in the fixture).
 
 Output: ``<out>/<pair>.npz`` per pair (see :data:`PAIRS`), with keys
@@ -170,7 +170,7 @@ RELEASE_TOP_MODULES = ('utils', 'networks', 'models', 'neural_renderer',
                        'ipdb', 'h5py')
 
 #: The source / target pairs. Each side: a motion of
-#: :mod:`mmlwgan.testing.motions` and its frame (of :data:`NUM_FRAMES`), the
+#: :mod:`mmlwgan.synthetic.motions` and its frame (of :data:`NUM_FRAMES`), the
 #: camera fitted to that mesh (margin 0.2) times ``scale`` and moved by
 #: ``shift`` (NDC); per pair the shape (betas) and the source texture seed.
 PAIRS = (
@@ -468,7 +468,7 @@ def write_release_assets(body: Dict, folder: str) -> Dict[str, str]:
     working directory of the run, as the release's defaults are)."""
     import json
 
-    from mmlwgan.testing.synthetic_smpl import save_synthetic_smpl
+    from mmlwgan.synthetic.body import save_synthetic_smpl
     pre = osp.join(folder, 'assets', 'pretrains')
     os.makedirs(pre, exist_ok=True)
     faces = np.asarray(body['f'], np.int64)
@@ -584,7 +584,7 @@ def body_fingerprint(body: Dict) -> np.ndarray:
 
 
 def _pose(spec: Dict) -> np.ndarray:
-    from mmlwgan.testing.motions import make_motion
+    from mmlwgan.synthetic.motions import make_motion
     return make_motion(spec['motion'], NUM_FRAMES)[spec['frame']].astype(
         np.float64)
 
@@ -593,7 +593,7 @@ def make_inputs(pair: Dict, renderer) -> Dict[str, np.ndarray]:
     """Thetas of the pair and the source image (rendered by mmlwgan)."""
     import torch
 
-    from mmlwgan.testing.synthetic_batch import render_patterned_person
+    from mmlwgan.synthetic.batch import render_patterned_person
     from mmlwgan.visualization import fit_weak_perspective_camera
     betas = torch.tensor([pair['betas']], dtype=torch.float32)
     thetas = []
@@ -634,7 +634,7 @@ def generate(release: str, out: str, commit: str = RELEASE_COMMIT,
     """Make the fixtures; returns the written paths."""
     import torch
 
-    from mmlwgan.testing.synthetic_smpl import make_synthetic_smpl
+    from mmlwgan.synthetic.body import make_synthetic_smpl
     from mmlwgan.utils import register_all_modules
     from mmlwgan.visualization import BodyRenderer
     commit = resolve_commit(release, commit)
@@ -647,7 +647,7 @@ def generate(release: str, out: str, commit: str = RELEASE_COMMIT,
     written = []
     try:
         smpl_npz = osp.join(work, 'SMPL_NEUTRAL.npz')
-        from mmlwgan.testing.synthetic_smpl import save_synthetic_smpl
+        from mmlwgan.synthetic.body import save_synthetic_smpl
         save_synthetic_smpl(smpl_npz, fmt='npz')
         renderer = BodyRenderer(dict(type='SMPL', model_path=smpl_npz),
                                 image_size=IMAGE_SIZE)

@@ -13,8 +13,8 @@ import os.path as osp
 
 import torch
 
-from mmlwgan.testing import get_synthetic_smpl_path
-from mmlwgan.testing.motions import MOTIONS, make_motion
+from mmlwgan.synthetic import get_synthetic_smpl_path
+from mmlwgan.synthetic.motions import MOTIONS, make_motion
 from mmlwgan.utils import write_image
 from mmlwgan.visualization import BodyRenderer, to_uint8
 

@@ -4,7 +4,7 @@
 The model data are read by :func:`~mmlwgan.models.body.smpl_io.
 load_smpl_model_data` (no chumpy needed) and handed to ``smplx.SMPL`` as a
 ``data_struct``, so the real smplx linear-blend-skinning code runs for the
-licensed SMPL files and for the synthetic body of :mod:`mmlwgan.testing`
+licensed SMPL files and for the synthetic body of :mod:`mmlwgan.synthetic`
 alike.
 
 Body frame: metres, y up, the body faces +z, +x is the body's LEFT side (SMPL's

@@ -16,7 +16,7 @@ from mmlwgan.models.body import (SMPL, SMPL_PARENTS, axis_angle_to_matrix,
                                  matrix_to_axis_angle, save_smpl_npz,
                                  split_theta)
 from mmlwgan.registry import BODY_MODELS, MODELS
-from mmlwgan.testing import get_synthetic_smpl_path, make_synthetic_smpl
+from mmlwgan.synthetic import get_synthetic_smpl_path, make_synthetic_smpl
 from mmlwgan.utils.safe_pickle import UnsafePickleError
 
 CHUMPY_INSTALLED = importlib.util.find_spec('chumpy') is not None
@@ -413,7 +413,7 @@ def test_rotation_helpers():
 
 def test_small_body_without_landmarks_gives_clear_error(tmp_path):
     from mmlwgan.models.body.smpl_io import save_smpl_npz
-    from mmlwgan.testing import make_synthetic_smpl
+    from mmlwgan.synthetic import make_synthetic_smpl
     data = make_synthetic_smpl()
     data.pop('vertex_ids')
     path = save_smpl_npz(data, str(tmp_path / 'no_landmarks.npz'))

@@ -6,7 +6,7 @@ import torch
 from mmengine.optim import OptimWrapperDict
 
 from mmlwgan.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
-from mmlwgan.testing.synthetic_batch import make_synthetic_batch
+from mmlwgan.synthetic.batch import make_synthetic_batch
 from mmlwgan.utils import register_all_modules
 from mmlwgan.visualization import BodyRenderer
 

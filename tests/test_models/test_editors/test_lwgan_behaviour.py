@@ -24,8 +24,8 @@ import torch.nn.functional as F
 
 from mmlwgan.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from mmlwgan.structures import LWGANDataSample
-from mmlwgan.testing.motions import make_motion
-from mmlwgan.testing.synthetic_batch import (make_synthetic_batch,
+from mmlwgan.synthetic.motions import make_motion
+from mmlwgan.synthetic.batch import (make_synthetic_batch,
                                              render_patterned_person)
 from mmlwgan.utils import register_all_modules
 from mmlwgan.visualization import BodyRenderer

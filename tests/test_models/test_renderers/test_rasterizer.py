@@ -335,7 +335,7 @@ def test_back_face_culling_leaves_a_closed_body_unchanged(tmp_path):
     """On a closed, outward-wound body only hidden faces are back faces:
     culling changes no visible face (and a wrong sign would change all)."""
     from mmlwgan.models.body import SMPL, weak_perspective_project
-    from mmlwgan.testing import get_synthetic_smpl_path
+    from mmlwgan.synthetic import get_synthetic_smpl_path
     smpl = SMPL(model_path=get_synthetic_smpl_path(str(tmp_path)))
     pose = torch.zeros(2, 72)
     pose[1, 1], pose[1, 50] = 2.5, -1.0  # turned round, an arm bent

@@ -2,7 +2,7 @@
 """A synthetic dataset in the exact layout of iPER.
 
 The real iPER cannot be shipped with tests or CI, so this module renders a
-stand-in from the synthetic SMPL-format body (:mod:`.synthetic_smpl`): several
+stand-in from the synthetic SMPL-format body (:mod:`.body`): several
 actors (different ``betas``, skin and hair), each in several clothes
 (patterned garments: stripes, checks, dots, colour blocks, chest prints, with
 distinct fronts and backs), each performing several actions (procedural
@@ -65,8 +65,8 @@ from torch import Tensor
 from mmlwgan.utils.io import AtomicVideoWriter, atomic_path
 from . import motions as M
 from . import realism as R
-from .synthetic_batch import patterned_background, synthetic_theta
-from .synthetic_smpl import SYNTHETIC_PART_NAMES, save_synthetic_smpl
+from .batch import patterned_background, synthetic_theta
+from .body import SYNTHETIC_PART_NAMES, save_synthetic_smpl
 
 #: Motions of actions 1, 2, ... (cycled). Action 1 turns a full circle with
 #: the arms lowered, like iPER's A-pose videos; action 2 is a mix of moves,
@@ -370,7 +370,7 @@ _NOISY_JOINTS = (M.SPINE1, M.SPINE2, M.NECK, M.L_SHOULDER, M.R_SHOULDER,
 
 def video_motion(name: str, num_frames: int,
                  rng: np.random.Generator) -> np.ndarray:
-    """A motion of :data:`mmlwgan.testing.motions.MOTIONS` with per-video
+    """A motion of :data:`mmlwgan.synthetic.motions.MOTIONS` with per-video
     variations (speed, turning direction, smooth limb perturbations).
 
     Returns:
@@ -472,9 +472,9 @@ class SyntheticIPERRenderer:
 
         Args:
             loose (LooseMesh, optional): garments off the SMPL surface
-                (:func:`mmlwgan.testing.realism.build_loose_mesh`), rendered
+                (:func:`mmlwgan.synthetic.realism.build_loose_mesh`), rendered
                 with the body.
-            shading (dict, optional): :func:`~mmlwgan.testing.realism.
+            shading (dict, optional): :func:`~mmlwgan.synthetic.realism.
                 shading_config`; None: flat shading, light at the camera.
             return_maps (bool): also return a dict of (N, H, W) maps:
                 ``shade`` (the shading factor), ``mask`` (person),
@@ -770,7 +770,7 @@ def make_synthetic_iper(out_dir: str,
         val_actors (int, optional): actors held out for ``val.txt`` (the
             last ones); default a third of them (at least one).
         motions (Sequence[str]): motion names of
-            :data:`mmlwgan.testing.motions.MOTIONS`.
+            :data:`mmlwgan.synthetic.motions.MOTIONS`.
         frame_ext (str): ``'jpg'`` (default, like ``images_HD``) or
             ``'png'`` (lossless).
         jpg_quality (int): JPEG quality. Defaults to 95.
@@ -783,21 +783,21 @@ def make_synthetic_iper(out_dir: str,
         callback (callable, optional): called ``callback(video_id,
             rendered)`` after each video (``rendered`` False when skipped).
         noise (str | dict, optional): annotation noise
-            (:func:`mmlwgan.testing.realism.noise_config`): ``'hmr'`` or a
+            (:func:`mmlwgan.synthetic.realism.noise_config`): ``'hmr'`` or a
             dict of magnitudes (and ``seed``, default ``seed``). The frames
             are rendered with the true SMPL, ``pose_shape.pkl`` holds the
             noisy one and ``pose_shape_rendered.pkl`` the true one.
         loose (str | list | dict, optional): geometry off the SMPL surface
-            (:func:`mmlwgan.testing.realism.loose_config`): ``'all'`` or
+            (:func:`mmlwgan.synthetic.realism.loose_config`): ``'all'`` or
             some of ``'hair'``, ``'skirt'``, ``'sleeves'``.
         shading (str | dict, optional): ``'lambert'``: shading from a fixed
-            light on the posed normals (:func:`mmlwgan.testing.realism.
+            light on the posed normals (:func:`mmlwgan.synthetic.realism.
             shading_config`); default flat, light at the camera.
 
     Returns:
         dict: ``out_dir``, ``smpl_path``, ``protocol_path``, ``train`` /
         ``val`` video ids, ``rendered`` / ``skipped`` video ids,
-        ``annotation_error`` (video id -> :func:`mmlwgan.testing.realism.
+        ``annotation_error`` (video id -> :func:`mmlwgan.synthetic.realism.
         annotation_error`, with ``noise``).
 
     Raises:
@@ -949,7 +949,7 @@ def make_synthetic_iper(out_dir: str,
             "body's; joint errors over HMR's 14 LSP joints, mm")
     if any(v is not None for v in realism.values()):
         meta['realism'] = dict(
-            module='mmlwgan.testing.realism',
+            module='mmlwgan.synthetic.realism',
             noise_stream=R.NOISE_STREAM, loose_stream=R.LOOSE_STREAM)
     meta['videos'] = {
         v: {k: r[k] for k in ('motion', 'split', 'actor', 'cloth', 'loose',

@@ -10,10 +10,10 @@ import pytest
 
 from mmlwgan.models.body import SMPL_JOINT_NAMES, SMPL_PARENTS
 from mmlwgan.utils.safe_pickle import SMPL_MODEL, SparseStandIn, safe_load
-from mmlwgan.testing import (SYNTHETIC_BETA_NAMES, SYNTHETIC_PART_NAMES,
+from mmlwgan.synthetic import (SYNTHETIC_BETA_NAMES, SYNTHETIC_PART_NAMES,
                              get_synthetic_smpl_path, make_synthetic_smpl,
                              save_synthetic_smpl, synthetic_rest_joints)
-from mmlwgan.testing.synthetic_smpl import _make_cached
+from mmlwgan.synthetic.body import _make_cached
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 J = {n: i for i, n in enumerate(SMPL_JOINT_NAMES)}

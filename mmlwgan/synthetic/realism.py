@@ -5,7 +5,7 @@ The plain synthetic iPER (:mod:`.synthetic_iper`) is an oracle for warping:
 the SMPL written to ``pose_shape.pkl`` is exactly the one rendered, the
 clothes are painted on the SMPL surface, and the light is at the camera.
 Real iPER is not like that. This module adds three kinds of error, each an
-option of :func:`~mmlwgan.testing.synthetic_iper.make_synthetic_iper`
+option of :func:`~mmlwgan.synthetic.iper.make_synthetic_iper`
 recorded in the dataset's ``synthetic_iper.json``:
 
 **Annotation noise** (``noise``, :func:`noise_config`,
@@ -620,7 +620,7 @@ def loose_albedo(pts: Tensor, kind: Tensor, actor: Dict[str, Any],
                  cloth: Dict[str, Any], pattern) -> Tensor:
     """Albedo (N, 3) of loose-garment points: hair in the actor's hair
     colour with strands, skirts in the bottom's pattern, sleeves in the
-    top's (``pattern`` is :func:`synthetic_iper._pattern`)."""
+    top's (``pattern`` is :func:`.iper._pattern`)."""
     out = torch.zeros(len(pts), 3, dtype=pts.dtype)
     front = pts[:, 2] > 0.0
     hair = kind == LOOSE_PARTS.index('hair')
