@@ -1,26 +1,42 @@
 # mmlwgan — the two quick-start commands are `make demo` and `make test`.
 VENV ?= .venv
 PY := $(VENV)/bin/python
+WEB_ARGS ?=
 export VENV
 
-.PHONY: install test test-fast demo benchmark clean help
+.PHONY: install install-core install-web install-full test test-fast demo web benchmark clean help
 
 help:
-	@echo "make install    create $(VENV) and install the whole stack (idempotent)"
-	@echo "make test       install if needed, then run the test suite"
-	@echo "make demo       install if needed, then run the demo on bundled inputs"
-	@echo "make benchmark  geometry benchmark (rasterizer, flow composition)"
+	@echo "make install-core  create $(VENV) with what the demo needs (minutes; idempotent)"
+	@echo "make install-web   install-core + the web app's extra (gradio)"
+	@echo "make install-full  everything: + mmcv's compiled ops (built once, cached), mmpose/mmdet,"
+	@echo "                   test requirements, headless chromium (alias: make install)"
+	@echo "make demo          install-core if needed, then run the demo on bundled inputs"
+	@echo "make web           install-web if needed, then serve the web app on http://127.0.0.1:7860"
+	@echo "make test          install-full if needed, then run the test suite"
+	@echo "make benchmark     geometry benchmark (rasterizer, flow composition)"
 
-install:
-	@bash tools/misc/install_env.sh
+install-core:
+	@bash tools/misc/install_env.sh core
 
-test: install
+install-web:
+	@bash tools/misc/install_env.sh web
+
+install-full:
+	@bash tools/misc/install_env.sh full
+
+install: install-full
+
+test: install-full
 	OMP_NUM_THREADS=2 $(PY) -m pytest tests
 
-demo: install
+demo: install-core
 	$(PY) demo/run_demo.py --out-dir outputs/demo
 
-benchmark: install
+web: install-web
+	$(PY) demo/web_app.py $(WEB_ARGS)
+
+benchmark: install-core
 	$(PY) tools/analysis_tools/benchmark_geometry.py
 
 clean:

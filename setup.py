@@ -87,6 +87,7 @@ if __name__ == '__main__':
             'tests': parse_requirements('requirements/tests.txt'),
             'optional': parse_requirements('requirements/optional.txt'),
             'mim': parse_requirements('requirements/mminstall.txt'),
+            'web': parse_requirements('requirements/web.txt'),
             'all': (parse_requirements('requirements/runtime.txt')
                     + parse_requirements('requirements/optional.txt')
                     + parse_requirements('requirements/tests.txt')),

@@ -32,7 +32,7 @@ loaded again with :func:`load_personalized`.
 import os
 import os.path as osp
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -244,6 +244,7 @@ def personalize(model: nn.Module,
                 save_path: Optional[str] = None,
                 seed: int = 0,
                 show_progress: bool = False,
+                progress_callback: Optional[Callable] = None,
                 history: Optional[List[float]] = None
                 ) -> 'OrderedDict[str, Tensor]':
     """Fine-tune ``model.generator`` on pseudo-pairs of the source(s).
@@ -275,6 +276,9 @@ def personalize(model: nn.Module,
             (atomically), for :func:`load_personalized`.
         seed (int): seed of the pseudo-pairs.
         show_progress (bool): tqdm progress bar.
+        progress_callback (callable, optional): told
+            ``('personalize', done, steps)`` after every step
+            (:mod:`mmlwgan.apis.progress`).
         history (list, optional): receives the total loss of every step.
 
     Returns:
@@ -306,10 +310,9 @@ def personalize(model: nn.Module,
         p.requires_grad_(True)
     optimizer = torch.optim.Adam(params, lr=lr, betas=tuple(betas))
     order = np.random.default_rng(seed).permutation(len(pool))
-    iterator = range(steps)
-    if show_progress:
-        from tqdm import tqdm
-        iterator = tqdm(iterator, desc='personalize', leave=False)
+    from .progress import progress_bar
+    iterator = progress_bar(range(steps), steps, 'personalize',
+                            show_progress, progress_callback)
     try:
         for step in iterator:
             pair = pool[order[step % len(pool)]]
