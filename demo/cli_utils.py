@@ -4,7 +4,7 @@ they build, the call arguments, the examples shown by ``--help`` and the
 top-level error handling (one ``error:`` line, exit 1)."""
 from typing import Any, Callable, Dict
 
-from mmlwgan.apis.inferencers.utils import HOG_DETECTOR
+from mmlwgan.preprocessing.detector_builder import HOG_DETECTOR
 
 __all__ = ['add_common_cli_args', 'cli_epilog', 'build_cli_inferencer',
            'common_call_kwargs', 'run_cli']
@@ -42,7 +42,9 @@ def add_common_cli_args(parser, with_ref: bool = True) -> None:
                         help='frames synthesized together')
     parser.add_argument('--background', default='generated',
                         help="'generated' (G_BG inpainting), 'original' "
-                        '(the source background) or an image path')
+                        "(the source background, G_BG inside the body's "
+                        "region), 'inpainted' (the source background, that "
+                        "region filled by cv2.inpaint) or an image path")
     parser.add_argument('--front-warp', action='store_true',
                         help='paste the directly warped face pixels')
     parser.add_argument('--side-by-side', action='store_true',

@@ -43,10 +43,12 @@ def main(argv=None):
         '~/.cache/mmlwgan/synthetic_smpl'))
     parser.add_argument('--no-progress', action='store_true')
     parser.add_argument(
-        '--background', default='original',
-        help="'original' (the source picture's own background: the bundled "
-        "model was trained on few backgrounds and generalises poorly to new "
-        "ones), 'generated' (G_BG's inpainting) or an image path")
+        '--background', default='inpainted',
+        help="'inpainted' (the source picture's own background, the person "
+        "removed by cv2.inpaint: the bundled model's G_BG was trained on few "
+        "backgrounds and fills a new one's hole with a coloured halo), "
+        "'original' (the same, G_BG filling the hole), 'generated' (G_BG's "
+        "whole picture) or an image path")
     args = parser.parse_args(argv)
 
     smpl = get_synthetic_smpl_path(args.cache_dir)

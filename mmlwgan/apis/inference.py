@@ -10,17 +10,19 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 from torch import nn
+
 from mmlwgan.models.converters.utils import (ConversionError,
-                                              extract_state_dict)
+                                             extract_state_dict)
+from mmlwgan.models.editors.liquid_warping_gan import EXTERNAL_PREFIXES
 from mmlwgan.utils.checkpoint import load_checkpoint_tensors
 
 __all__ = ['init_model', 'load_model_weights', 'read_state_dict',
            'load_pretrained_init_cfgs', 'ConfigError',
            'CheckpointMismatchError']
 
-#: Parts that never live in mmlwgan checkpoints (loaded from the user's own
-#: files; see ``LiquidWarpingGAN``) or are not needed for inference.
-_EXTERNAL = ('body_model.', 'hmr.', 'perceptual_loss.', 'face_loss.')
+#: Parts not needed for inference (besides the ones that never live in
+#: mmlwgan checkpoints: ``EXTERNAL_PREFIXES`` of ``LiquidWarpingGAN``,
+#: loaded from the user's own files).
 _OPTIONAL = ('discriminator.', )
 
 
@@ -183,12 +185,14 @@ def _first(items: List[str], n: int = 5) -> str:
 
 
 def compare_state_dicts(model_sd: Mapping[str, torch.Tensor],
-                        ckpt_sd: Mapping[str, torch.Tensor]
+                        ckpt_sd: Mapping[str, torch.Tensor],
+                        skip: Tuple[str, ...] = EXTERNAL_PREFIXES + _OPTIONAL
                         ) -> Tuple[List[str], List[str], List[str]]:
     """Missing keys, unexpected keys and shape mismatches (as text), leaving
-    out external parts and the (optional) discriminator."""
+    out keys that start with ``skip`` (by default the external parts and the
+    optional discriminator)."""
     def relevant(k):
-        return not k.startswith(_EXTERNAL + _OPTIONAL)
+        return not k.startswith(skip)
 
     missing = [k for k in model_sd if k not in ckpt_sd and relevant(k)]
     unexpected = [k for k in ckpt_sd if k not in model_sd and relevant(k)]
@@ -198,6 +202,22 @@ def compare_state_dicts(model_sd: Mapping[str, torch.Tensor],
         if k in ckpt_sd and tuple(ckpt_sd[k].shape) != tuple(v.shape)
     ]
     return missing, unexpected, shapes
+
+
+def describe_mismatch(missing: List[str], unexpected: List[str],
+                      shapes: List[str]) -> str:
+    """:func:`compare_state_dicts`' lists as one line naming the first
+    ones; empty when the state dicts fit."""
+    parts = []
+    if shapes:
+        parts.append(f'{len(shapes)} shape mismatch(es): {_first(shapes, 3)}')
+    if missing:
+        parts.append(f'{len(missing)} key(s) missing from the checkpoint: '
+                     f'{_first(missing)}')
+    if unexpected:
+        parts.append(f'{len(unexpected)} unexpected key(s) in the '
+                     f'checkpoint: {_first(unexpected)}')
+    return '; '.join(parts)
 
 
 #: key prefixes of the original release's generator file (not converted)
@@ -256,21 +276,11 @@ def load_model_weights(model: nn.Module, checkpoint: str,
     ckpt = read_state_dict(checkpoint)
     model_sd = model.state_dict()
     ckpt = _prefix_generator_only(model_sd, ckpt, checkpoint)
-    missing, unexpected, shapes = compare_state_dicts(model_sd, ckpt)
-    if missing or unexpected or shapes:
-        parts = []
-        if shapes:
-            parts.append(f'{len(shapes)} shape mismatch(es): '
-                         f'{_first(shapes, 3)}')
-        if missing:
-            parts.append(f'{len(missing)} key(s) missing from the '
-                         f'checkpoint: {_first(missing)}')
-        if unexpected:
-            parts.append(f'{len(unexpected)} unexpected key(s) in the '
-                         f'checkpoint: {_first(unexpected)}')
+    mismatch = describe_mismatch(*compare_state_dicts(model_sd, ckpt))
+    if mismatch:
         raise CheckpointMismatchError(
             f'checkpoint {checkpoint!r} does not fit the model of {where}: '
-            + '; '.join(parts) + '. ' + _mismatch_hint(ckpt))
+            + mismatch + '. ' + _mismatch_hint(ckpt))
     to_load = {k: v for k, v in ckpt.items() if k in model_sd}
     model.load_state_dict(to_load, strict=False)
     skipped = [k for k in model_sd
@@ -307,28 +317,14 @@ def _load_into_submodule(module: nn.Module, name: str, checkpoint: str,
             raise CheckpointMismatchError(
                 f'{where}: checkpoint {checkpoint!r} has no key starting with '
                 f'{prefix!r}')
-    missing = [k for k in own if k not in ckpt]
-    unexpected = [k for k in ckpt if k not in own]
-    shapes = [f'{k}: checkpoint {tuple(ckpt[k].shape)} vs model '
-              f'{tuple(v.shape)}' for k, v in own.items()
-              if k in ckpt and tuple(ckpt[k].shape) != tuple(v.shape)]
-    if missing or unexpected or shapes:
-        parts = []
-        if shapes:
-            parts.append(f'{len(shapes)} shape mismatch(es): '
-                         f'{_first(shapes, 3)}')
-        if missing:
-            parts.append(f'{len(missing)} key(s) missing from the '
-                         f'checkpoint: {_first(missing)}')
-        if unexpected:
-            parts.append(f'{len(unexpected)} unexpected key(s) in the '
-                         f'checkpoint: {_first(unexpected)}')
+    mismatch = describe_mismatch(*compare_state_dicts(own, ckpt, skip=()))
+    if mismatch:
         hint = _mismatch_hint(ckpt) if name == 'generator' else (
             'Use weights of this network (for the release\'s: '
             + _CONVERT_RELEASE_HINT + ').')
         raise CheckpointMismatchError(
             f'{where}: checkpoint {checkpoint!r} does not fit model.{name}: '
-            + '; '.join(parts) + '. ' + hint)
+            + mismatch + '. ' + hint)
     module.load_state_dict(ckpt, strict=True)
 
 

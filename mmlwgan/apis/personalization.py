@@ -367,7 +367,7 @@ def load_personalized(model: nn.Module, path: str) -> None:
             mismatching keys are named).
     """
     from .inference import (CheckpointMismatchError, compare_state_dicts,
-                            read_state_dict)
+                            describe_mismatch, read_state_dict)
     path = os.fspath(path)
     if not osp.isfile(path):
         raise FileNotFoundError(
@@ -376,11 +376,9 @@ def load_personalized(model: nn.Module, path: str) -> None:
             '--save-personalized PATH)')
     state = read_state_dict(path)
     gen_sd = model.generator.state_dict()
-    missing, unexpected, shapes = compare_state_dicts(gen_sd, state)
-    if missing or unexpected or shapes:
-        first = (shapes or missing or unexpected)[:3]
+    mismatch = describe_mismatch(*compare_state_dicts(gen_sd, state))
+    if mismatch:
         raise CheckpointMismatchError(
             f'personalised weights {path!r} do not fit this generator: '
-            f'{len(shapes)} shape mismatch(es), {len(missing)} missing and '
-            f'{len(unexpected)} unexpected key(s), e.g. {first}')
+            + mismatch)
     model.generator.load_state_dict(state, strict=True)

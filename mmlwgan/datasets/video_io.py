@@ -8,20 +8,29 @@ the evaluation protocol names frames in) and the 256 px video release
 ``tools/unzip_iPER.py`` expands into ``frame%08d.png`` starting at 0). Both
 index frames from 0 in temporal order; this module reads either.
 
+It is also mmlwgan's one list of image and video file extensions
+(:data:`IMG_EXTENSIONS`, :data:`VIDEO_EXTENSIONS`) and its one sequential
+frame reader (:func:`iter_video_frames`), used by the inferencers' inputs,
+the video preprocessing and the tools.
+
 Frames are returned as ``(H, W, 3)`` uint8 RGB arrays.
 """
 import os
 import os.path as osp
 import re
-from typing import Dict, List, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import cv2
 import numpy as np
 
-#: Image extensions recognised as frames (compared case-insensitively).
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.webp')
-#: Video extensions recognised as videos (compared case-insensitively).
-VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
+#: Image extensions recognised as images / frames (compared
+#: case-insensitively), everywhere in mmlwgan.
+IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.webp', '.tif',
+                  '.tiff')
+#: Video extensions recognised as videos (compared case-insensitively),
+#: everywhere in mmlwgan.
+VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg',
+                    '.mpeg', '.gif')
 
 _DIGITS = re.compile(r'(\d+)')
 
@@ -108,6 +117,38 @@ def _open_video(path: str) -> cv2.VideoCapture:
         cap.release()
         raise OSError(f'could not open video {path}')
     return cap
+
+
+def iter_video_frames(path: str, max_frames: Optional[int] = None,
+                      rgb: bool = True) -> Iterator[np.ndarray]:
+    """Decode a video file frame by frame (one frame in memory at a time).
+
+    The video is opened at the first ``next()`` and released when the
+    generator ends or is closed.
+
+    Args:
+        path (str): a video file readable by OpenCV.
+        max_frames (int, optional): stop after this many frames.
+        rgb (bool): RGB frames (default); False keeps OpenCV's BGR.
+
+    Yields:
+        np.ndarray: ``(H, W, 3)`` uint8 frames, until the video (or
+        ``max_frames``) ends.
+
+    Raises:
+        FileNotFoundError / OSError: missing or unreadable video.
+    """
+    cap = _open_video(path)
+    try:
+        count = 0
+        while max_frames is None or count < max_frames:
+            ok, frame = cap.read()
+            if not ok or frame is None:
+                break
+            count += 1
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if rgb else frame
+    finally:
+        cap.release()
 
 
 def count_video_frames(path: str, exact: bool = False) -> int:
@@ -210,5 +251,6 @@ def read_frames(paths_or_video: Dict,
 __all__ = [
     'IMG_EXTENSIONS', 'VIDEO_EXTENSIONS', 'natural_sort_key', 'is_image_file',
     'is_video_file', 'list_frames', 'frame_index_from_name', 'read_image',
-    'count_video_frames', 'read_video_frames', 'read_frames'
+    'count_video_frames', 'iter_video_frames', 'read_video_frames',
+    'read_frames'
 ]

@@ -4,40 +4,24 @@
 Reading them (:class:`FrameSource`: a video file or a folder of frames; a
 clear :class:`VideoReadError` for a missing, unreadable or empty video), the
 square region cut from every frame (:func:`square_region`,
-:func:`crop_square`, :func:`region_transform`) and the conversion of a
-weak-perspective camera between a person crop and the frame
-(:func:`crop_cam_to_frame_cam`, :func:`frame_cam_to_crop_cam`,
-:func:`map_crop_info`).
-
-Camera conversion (derivation). A crop from :func:`crop_person` has its
-centre at ``(cx, cy)`` and side ``S`` in pixels of the frame (pixel centres at
-integers). A point at NDC ``x_c`` of the crop lies at frame pixel
-``u = cx + x_c * S / 2``, i.e. at frame NDC ``x_f = (2 u + 1) / W - 1 =
-(S / W) x_c + o_x`` with ``o_x = (2 cx + 1) / W - 1`` (same for y with ``H``,
-``cy``, ``o_y``). With HMR's ``x_c = s_c (X + t_x)``::
-
-    x_f = s_f (X + t_x + o_x / s_f),   s_f = s_c S / W
-
-so the frame camera is ``[s_c S / W, t_x + o_x / s_f, t_y + o_y / s_f]``. A
-weak-perspective camera has a single scale, so this is exact for square
-frames (``H == W``), which is why frames are made square first.
+:func:`crop_square`, :func:`region_transform`) and a person crop's info
+expressed in the squared frame (:func:`map_crop_info`), for the camera
+conversion of :func:`mmlwgan.models.body.crop_cam_to_frame_cam` (exact for
+square frames only, which is why frames are made square first).
 """
 import os.path as osp
-from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
-import torch
 
-from mmlwgan.datasets.video_io import list_frames
+from mmlwgan.datasets.video_io import (iter_video_frames, list_frames,
+                                       read_image)
 
 __all__ = [
-    'VideoReadError', 'FrameSource', 'crop_cam_to_frame_cam',
-    'frame_cam_to_crop_cam', 'map_crop_info', 'square_region',
+    'VideoReadError', 'FrameSource', 'map_crop_info', 'square_region',
     'region_transform', 'crop_square'
 ]
-
-ArrayLike = Union[np.ndarray, torch.Tensor]
 
 
 class VideoReadError(ValueError):
@@ -45,69 +29,8 @@ class VideoReadError(ValueError):
 
 
 # ---------------------------------------------------------------------------
-# Camera conversion
+# Crop infos
 # ---------------------------------------------------------------------------
-def _crop_geometry(crop_info: Dict[str, Any],
-                   frame_size: Optional[Sequence[int]]) -> Tuple[float, ...]:
-    h, w = frame_size if frame_size is not None else crop_info['orig_size']
-    h, w = int(h), int(w)
-    if h != w:
-        raise ValueError(
-            f'a weak-perspective camera has one scale for x and y, so crop '
-            f'cameras convert exactly only to square frames; got {h}x{w}. '
-            'Crop the frame to a square first (see crop_square).')
-    cx, cy = (float(v) for v in crop_info['center'])
-    side = float(crop_info['side'])
-    ratio = side / w
-    ox = (2.0 * cx + 1.0) / w - 1.0
-    oy = (2.0 * cy + 1.0) / h - 1.0
-    return ratio, ox, oy
-
-
-def crop_cam_to_frame_cam(cam: ArrayLike,
-                          crop_info: Dict[str, Any],
-                          frame_size: Optional[Sequence[int]] = None
-                          ) -> ArrayLike:
-    """Convert a weak-perspective camera from crop NDC to frame NDC.
-
-    Args:
-        cam (np.ndarray | Tensor): (..., 3) ``[s, tx, ty]`` of the crop (e.g.
-            HMR's on a :func:`~mmlwgan.models.body.crop_person` crop).
-        crop_info (dict): the crop's info (``center``, ``side`` in frame
-            pixels, ``orig_size``), see :func:`map_crop_info` when the frame
-            was resized after cropping.
-        frame_size (Sequence[int], optional): ``(H, W)`` of the frame;
-            defaults to ``crop_info['orig_size']``. Must be square.
-
-    Returns:
-        Same type as ``cam``: (..., 3) ``[s, tx, ty]`` such that
-        ``s * (XY + [tx, ty])`` is the NDC of the frame (see the module
-        docstring for the derivation).
-    """
-    ratio, ox, oy = _crop_geometry(crop_info, frame_size)
-    s = cam[..., 0] * ratio
-    tx = cam[..., 1] + ox / s
-    ty = cam[..., 2] + oy / s
-    if isinstance(cam, torch.Tensor):
-        return torch.stack([s, tx, ty], dim=-1)
-    return np.stack([s, tx, ty], axis=-1)
-
-
-def frame_cam_to_crop_cam(cam: ArrayLike,
-                          crop_info: Dict[str, Any],
-                          frame_size: Optional[Sequence[int]] = None
-                          ) -> ArrayLike:
-    """Inverse of :func:`crop_cam_to_frame_cam`: frame NDC -> crop NDC."""
-    ratio, ox, oy = _crop_geometry(crop_info, frame_size)
-    s_f = cam[..., 0]
-    s = s_f / ratio
-    tx = cam[..., 1] - ox / s_f
-    ty = cam[..., 2] - oy / s_f
-    if isinstance(cam, torch.Tensor):
-        return torch.stack([s, tx, ty], dim=-1)
-    return np.stack([s, tx, ty], axis=-1)
-
-
 def map_crop_info(crop_info: Dict[str, Any], scale: float,
                   offset: Sequence[float],
                   new_size: Sequence[int]) -> Dict[str, Any]:
@@ -263,17 +186,15 @@ class FrameSource:
         if self.names is not None:
             for name in self.names:
                 path = osp.join(self.path, name)
-                img = cv2.imread(path, cv2.IMREAD_COLOR)
-                if img is None:
-                    raise VideoReadError(f'cannot read frame image {path}')
-                yield cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+                try:
+                    img = read_image(path)
+                except OSError:
+                    raise VideoReadError(
+                        f'cannot read frame image {path}') from None
+                yield img
             return
-        cap = cv2.VideoCapture(self.path)
         try:
-            while True:
-                ok, img = cap.read()
-                if not ok:
-                    break
-                yield cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-        finally:
-            cap.release()
+            yield from iter_video_frames(self.path)
+        except OSError as e:  # gone or unreadable since it was opened
+            raise VideoReadError(f'cannot read video {self.path}: {e}') \
+                from None

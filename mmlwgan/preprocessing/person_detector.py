@@ -32,6 +32,7 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from mmlwgan.utils import print_once_warning
+from mmlwgan.utils.errors import NoPersonError
 
 __all__ = [
     'NoPersonError', 'BasePersonDetector', 'PersonDetector',
@@ -41,22 +42,6 @@ __all__ = [
 
 Detections = Tuple[np.ndarray, np.ndarray]
 ConfigLike = Union[str, dict, Any]
-
-
-class NoPersonError(ValueError):
-    """No person could be found (in a frame, or in a whole video).
-
-    Attributes:
-        frame_index (int, optional): 0-based index of the (first) frame
-            without a person, when known.
-        video (str, optional): the video it happened in, when known.
-    """
-
-    def __init__(self, message: str, frame_index: Optional[int] = None,
-                 video: Optional[str] = None) -> None:
-        super().__init__(message)
-        self.frame_index = frame_index
-        self.video = video
 
 
 # ---------------------------------------------------------------------------
@@ -348,8 +333,8 @@ class _MMDetModel(BasePersonDetector):
                     results.append(self.model.test_step(batch)[0])
         return results
 
-    def _person_instances(self, result) -> Tuple[np.ndarray, np.ndarray,
-                                                  np.ndarray]:
+    def _person_instances(
+            self, result) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         inst = result.pred_instances
         labels = inst.labels.detach().cpu().numpy()
         scores = inst.scores.detach().cpu().numpy().astype(np.float32)

@@ -27,7 +27,8 @@ Steps:
    padded) and resize it to ``size`` x ``size``, like iPER's square frames.
 3. Run HMR on a person crop of each output frame
    (:func:`~mmlwgan.models.body.crop_person`) and convert its camera from
-   the crop's NDC to the output frame's (:func:`crop_cam_to_frame_cam`), so
+   the crop's NDC to the output frame's
+   (:func:`~mmlwgan.models.body.crop_cam_to_frame_cam`), so
    that ``cams`` project the mesh onto the saved frames.
 4. Keypoints: the keypoint estimator's COCO-17 mapped to COCO-plus-19, else
    the fitted mesh's COCO-plus joints projected with the frame camera.
@@ -39,9 +40,9 @@ Resumable: a video is written into a temporary folder under
 (``smpls/<id>`` last: its ``meta.json`` marks the video as done); finished
 videos are skipped on a rerun; a failure leaves no partial folder.
 
-Reading frames, the square cut and the camera conversion (with its
-derivation) are in :mod:`.frames`; video ids, finished videos and splits in
-:mod:`.iper_layout`.
+Reading frames and the square cut are in :mod:`.frames`, the camera
+conversion (with its derivation) in :mod:`mmlwgan.models.body.cameras`;
+video ids, finished videos and splits in :mod:`.iper_layout`.
 """
 import json
 import os
@@ -57,17 +58,16 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .frames import (FrameSource, VideoReadError, crop_cam_to_frame_cam,
-                     crop_square, frame_cam_to_crop_cam, map_crop_info,
+from mmlwgan.utils.errors import NoPersonError
+from .frames import (FrameSource, VideoReadError, crop_square, map_crop_info,
                      region_transform, square_region)
 from .iper_layout import (check_video_id, find_done_videos, is_video_done,
                           video_id_from_path, write_splits)
-from .person_detector import (BasePersonDetector, NoPersonError,
-                              PersonTracker, WholeFrameDetector, _is_url)
+from .person_detector import (BasePersonDetector, PersonTracker,
+                              WholeFrameDetector, _is_url)
 
 __all__ = [
-    'VideoReadError', 'VideoPreprocessor', 'crop_cam_to_frame_cam',
-    'frame_cam_to_crop_cam', 'map_crop_info', 'square_region',
+    'VideoReadError', 'VideoPreprocessor', 'map_crop_info', 'square_region',
     'crop_square', 'video_id_from_path', 'write_splits', 'find_done_videos',
     'cocoplus_from_body_output', 'region_transform'
 ]
@@ -529,7 +529,8 @@ class VideoPreprocessor:
                   boxes: np.ndarray) -> Dict[str, Any]:
         """HMR, keypoints and masks for output frames and their boxes."""
         from mmlwgan.models.body import crop_person
-        from mmlwgan.models.body.cameras import weak_perspective_project
+        from mmlwgan.models.body.cameras import (crop_cam_to_frame_cam,
+                                                 weak_perspective_project)
         from mmlwgan.models.flows.masks import dilate
         from mmlwgan.models.renderers import silhouette
         size = self.size

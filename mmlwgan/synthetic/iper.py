@@ -47,6 +47,12 @@ Ids follow iPER: actors ``001``, ``002``...; clothes and actions ``1``,
 temporary folders that are renamed into place, ``smpls/<id>`` last), so an
 interrupted run leaves no half-written video and a rerun skips the finished
 ones. The output is a deterministic function of the arguments.
+
+This module writes the iPER folder layout (ids, splits, protocol, atomic
+writing: :func:`make_synthetic_iper`); what a video is made of (actors,
+clothes, backgrounds, seed streams) is in :mod:`.iper_spec`, the motion,
+camera and rendering in :mod:`.iper_render` (their public names are also
+importable from here).
 """
 import json
 import os
@@ -59,14 +65,20 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 import torch
-from scipy.spatial.transform import Rotation
-from torch import Tensor
 
 from mmlwgan.utils.io import AtomicVideoWriter, atomic_path
+from . import loose_garments as LG
 from . import motions as M
 from . import realism as R
-from .batch import patterned_background, synthetic_theta
-from .body import SYNTHETIC_PART_NAMES, save_synthetic_smpl
+from .batch import synthetic_theta
+from .body_files import save_synthetic_smpl
+# the spec and the renderer, also importable from here (the web app's
+# examples and the tools do)
+from .iper_render import (SyntheticIPERRenderer, fit_video_camera,
+                          video_motion, view_angles)
+from .iper_spec import (_CAM, _MOTION, _SPLIT, _parse_id, _rng,
+                        actor_params, make_cloth_spec, synthetic_background,
+                        video_background)
 
 #: Motions of actions 1, 2, ... (cycled). Action 1 turns a full circle with
 #: the arms lowered, like iPER's A-pose videos; action 2 is a mix of moves,
@@ -82,23 +94,6 @@ VIDEO_RELEASE_DIR = 'iPER_256_video_release'
 #: Number of view angles / source frames of a protocol entry.
 NUM_PROTOCOL_SOURCES = 8
 
-_SKIN = np.array([[0.98, 0.84, 0.72], [0.92, 0.74, 0.60], [0.80, 0.60, 0.45],
-                  [0.65, 0.45, 0.32], [0.45, 0.30, 0.20], [0.96, 0.78, 0.66]])
-_HAIR = np.array([[0.08, 0.06, 0.05], [0.30, 0.18, 0.10], [0.80, 0.65, 0.35],
-                  [0.55, 0.22, 0.10], [0.65, 0.65, 0.65], [0.15, 0.12, 0.20]])
-_PATTERNS = ('stripes', 'checker', 'dots', 'blocks', 'print')
-# seed streams
-_ACTOR, _CLOTH, _BG, _CAM, _MOTION, _SPLIT = range(1, 7)
-
-
-def _rng(seed: int, *keys: int) -> np.random.Generator:
-    return np.random.default_rng([int(seed)] + [int(k) for k in keys])
-
-
-def _parse_id(video_id: str) -> Tuple[int, int, int]:
-    actor, cloth, action = video_id.split('/')
-    return int(actor), int(cloth), int(action)
-
 
 def make_video_id(actor: int, cloth: int, action: int) -> str:
     """``(1, 2, 1)`` -> ``'001/2/1'`` (iPER's naming)."""
@@ -110,444 +105,6 @@ def frame_name(index: int, num_frames: int, ext: str = 'jpg') -> str:
     release's ``images_HD`` frames as named by its protocol file)."""
     width = max(3, len(str(max(num_frames - 1, 0))))
     return f'{index:0{width}d}.{ext}'
-
-
-# ---------------------------------------------------------------------------
-# Appearance: actors, clothes, backgrounds
-# ---------------------------------------------------------------------------
-def _color(rng: np.random.Generator, sat=(0.45, 0.95),
-           val=(0.35, 0.95)) -> np.ndarray:
-    h = rng.uniform(0, 1)
-    s = rng.uniform(*sat)
-    v = rng.uniform(*val)
-    hsv = np.uint8([[[int(h * 179), int(s * 255), int(v * 255)]]])
-    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0].astype(np.float64) / 255
-
-
-def _contrasting(rng: np.random.Generator, ref: np.ndarray) -> np.ndarray:
-    best, best_d = None, -1.0
-    for _ in range(8):
-        c = _color(rng)
-        d = float(np.abs(c - ref).sum())
-        if d > best_d:
-            best, best_d = c, d
-    return best
-
-
-def actor_params(seed: int, actor: int, num_betas: int = 10) -> Dict[str, Any]:
-    """Body shape and look of an actor: ``betas`` (num_betas,), ``skin`` and
-    ``hair`` RGB, ``hair_length`` in [0, 1]."""
-    rng = _rng(seed, _ACTOR, actor)
-    betas = np.clip(rng.normal(0.0, 0.9, num_betas), -2.0, 2.0)
-    return dict(
-        betas=betas.astype(np.float32).tolist(),
-        skin=_SKIN[rng.integers(len(_SKIN))].tolist(),
-        hair=_HAIR[rng.integers(len(_HAIR))].tolist(),
-        hair_length=float(rng.uniform(0, 1)))
-
-
-def _garment(rng: np.random.Generator) -> Dict[str, Any]:
-    c0 = _color(rng)
-    c1 = _contrasting(rng, c0)
-    c2 = _contrasting(rng, (c0 + c1) / 2)
-    return dict(
-        pattern=str(_PATTERNS[rng.integers(len(_PATTERNS))]),
-        colors=[c0.tolist(), c1.tolist(), c2.tolist()],
-        freq=float(rng.uniform(6.0, 16.0)),  # periods per metre
-        angle=float(rng.choice([0.0, 45.0, 90.0, 135.0])),
-        band=float(rng.uniform(0.25, 0.75)),  # height of a colour band
-        radius=float(rng.uniform(0.2, 0.38)))
-
-
-def make_cloth_spec(seed: int, actor: int, cloth: int) -> Dict[str, Any]:
-    """The outfit ``cloth`` of ``actor``: a top (``sleeves`` long / short /
-    none), a bottom (``legs`` long / short), shoes and optionally a belt;
-    each garment has a ``pattern`` (stripes, checker, dots, blocks, print)
-    with its own palette, frequency and orientation. JSON-serialisable."""
-    rng = _rng(seed, _CLOTH, actor, cloth)
-    return dict(
-        top=_garment(rng),
-        bottom=_garment(rng),
-        sleeves=str(rng.choice(['long', 'short', 'none'], p=[0.5, 0.35,
-                                                            0.15])),
-        legs=str(rng.choice(['long', 'short'], p=[0.7, 0.3])),
-        shoes=_color(rng, val=(0.1, 0.6)).tolist(),
-        belt=_color(rng, val=(0.1, 0.5)).tolist()
-        if rng.uniform() < 0.5 else None)
-
-
-def _part_boxes(verts: np.ndarray, faces: np.ndarray, labels: np.ndarray,
-                names: Sequence[str]) -> Dict[str, np.ndarray]:
-    """Bounding box (2, 3) of the rest vertices of every body part."""
-    boxes = {}
-    for k, name in enumerate(names):
-        idx = np.unique(faces[labels == k])
-        if len(idx):
-            v = verts[idx]
-            boxes[name] = np.stack([v.min(0), v.max(0)])
-    return boxes
-
-
-def _pattern(p: Tensor, g: Dict[str, Any], front: Tensor) -> Tensor:
-    """Albedo (N, 3) of garment ``g`` at rest points ``p`` (N, 3); ``front``
-    (N,) bool marks the front side."""
-    colors = torch.tensor(g['colors'], dtype=p.dtype)
-    c0, c1, c2 = colors
-    x, y, z = p.unbind(-1)
-    f = g['freq']
-    kind = g['pattern']
-    if kind == 'stripes':
-        a = np.deg2rad(g['angle'])
-        s = torch.sin(2 * np.pi * f * (np.cos(a) * y + np.sin(a) * x))
-        w = (s > 0).to(p.dtype)[:, None]
-        out = c0 * (1 - w) + c1 * w
-        # the back has thinner stripes of the third colour
-        thin = (s > 0.6).to(p.dtype)[:, None]
-        return torch.where(front[:, None], out, c0 * (1 - thin) + c2 * thin)
-    if kind == 'checker':
-        q = (torch.floor(f * (x + 0.5 * z)) + torch.floor(f * y)) % 2
-        w = q[:, None]
-        out = c0 * (1 - w) + c1 * w
-        return torch.where(front[:, None], out, c0 * (1 - w) + c2 * w)
-    if kind == 'dots':
-        u = f * (x + 0.3 * z)
-        v = f * y
-        du, dv = u - torch.round(u), v - torch.round(v)
-        dot = ((du**2 + dv**2) < g['radius']**2).to(p.dtype)[:, None]
-        base = torch.where(front[:, None], c0, c2)
-        return base * (1 - dot) + c1 * dot
-    if kind == 'blocks':
-        base = torch.where(front[:, None], c0, c1)
-        y0 = -0.45 + 0.7 * g['band']
-        band = ((y - y0).abs() < 0.05).to(p.dtype)[:, None]
-        side = (x > 0.12).to(p.dtype)[:, None] * 0.35
-        out = base * (1 - side) + c2 * side
-        return out * (1 - band) + c2 * band
-    if kind == 'print':
-        # a ring-and-disc logo on the chest / a stripe trim on the back
-        r = torch.sqrt(x**2 + (y - 0.12)**2)
-        disc = (r < 0.06).to(p.dtype)
-        ring = ((r > 0.08) & (r < 0.1)).to(p.dtype)
-        logo = (disc + ring).clamp(max=1.0) * front.to(p.dtype)
-        trim = ((torch.sin(2 * np.pi * f * y) > 0.8) &
-                ~front).to(p.dtype)
-        out = c0 * (1 - logo)[:, None] + c1 * logo[:, None]
-        return out * (1 - trim)[:, None] + c2 * trim[:, None]
-    raise ValueError(f'unknown pattern {kind!r}')
-
-
-class _Dresser:
-    """Albedo of a dressed actor at rest-surface points (vectorised)."""
-
-    def __init__(self, v_rest: np.ndarray, faces: np.ndarray,
-                 face_labels: np.ndarray,
-                 part_names: Sequence[str]) -> None:
-        self.names = list(part_names)
-        self.boxes = _part_boxes(v_rest, faces, face_labels, self.names)
-
-    def _box(self, name: str) -> np.ndarray:
-        return self.boxes[name]
-
-    def albedo(self, p: Tensor, part: Tensor, actor: Dict[str, Any],
-               cloth: Dict[str, Any]) -> Tensor:
-        """p (N, 3) rest points, part (N,) labels -> (N, 3) RGB in [0, 1]."""
-        dtype = p.dtype
-        ids = {n: i for i, n in enumerate(self.names)}
-        skin = torch.tensor(actor['skin'], dtype=dtype)
-        out = skin.expand(len(p), 3).clone()
-        x, y, z = p.unbind(-1)
-
-        def in_parts(*names):
-            m = torch.zeros_like(part, dtype=torch.bool)
-            for n in names:
-                if n in ids:
-                    m |= part == ids[n]
-            return m
-
-        # head: hair, eyes, mouth
-        if 'head' in self.boxes:
-            lo, hi = self._box('head')
-            u = (y - lo[1]) / max(hi[1] - lo[1], 1e-6)  # 0 chin .. 1 top
-            zc = (lo[2] + hi[2]) / 2
-            head = in_parts('head')
-            length = actor['hair_length']
-            hair = head & ((u > 0.8 - 0.1 * length) |
-                           ((z < zc) & (u > 0.45 - 0.35 * length)))
-            out[hair] = torch.tensor(actor['hair'], dtype=dtype)
-            width = hi[0] - lo[0]
-            front = z > hi[2] - 0.3 * (hi[2] - lo[2])
-            eye = head & front & ((u - 0.55).abs() < 0.06) & (
-                ((x.abs() - 0.2 * width).abs()) < 0.07 * width)
-            out[eye] = torch.tensor([0.1, 0.1, 0.12], dtype=dtype)
-            mouth = head & front & ((u - 0.3).abs() < 0.035) & (
-                x.abs() < 0.15 * width)
-            out[mouth] = torch.tensor([0.7, 0.25, 0.25], dtype=dtype)
-
-        # top: torso and sleeves
-        top = in_parts('upper_torso')
-        arms = in_parts('left_arm', 'right_arm')
-        if cloth['sleeves'] == 'long':
-            top |= arms
-        elif cloth['sleeves'] == 'short' and 'left_arm' in self.boxes:
-            lo, hi = self._box('left_arm')
-            top |= arms & (x.abs() < lo[0] + 0.3 * (hi[0] - lo[0]))
-        # bottom: pelvis and legs
-        bottom = in_parts('lower_torso')
-        legs = in_parts('left_leg', 'right_leg')
-        if cloth['legs'] == 'long':
-            bottom |= legs
-        elif 'left_leg' in self.boxes:
-            lo, hi = self._box('left_leg')
-            bottom |= legs & (y > hi[1] - 0.45 * (hi[1] - lo[1]))
-        for mask, g in ((top, cloth['top']), (bottom, cloth['bottom'])):
-            if mask.any():
-                front = z[mask] > 0.0
-                out[mask] = _pattern(p[mask], g, front)
-        if cloth.get('belt') is not None and 'lower_torso' in self.boxes:
-            lo, hi = self._box('lower_torso')
-            belt = in_parts('lower_torso') & (y > hi[1] - 0.2 *
-                                               (hi[1] - lo[1]))
-            out[belt] = torch.tensor(cloth['belt'], dtype=dtype)
-        feet = in_parts('left_foot', 'right_foot')
-        out[feet] = torch.tensor(cloth['shoes'], dtype=dtype)
-        return out.clamp(0, 1)
-
-
-def synthetic_background(size: int, seed: int) -> np.ndarray:
-    """A textured room: wall (colour gradient with a soft checker, framed
-    pictures, lamps) over a perspective tiled floor.
-
-    Returns:
-        np.ndarray: (size, size, 3) float32 RGB in [0, 1]; deterministic.
-    """
-    rng = np.random.default_rng([int(seed), _BG])
-    wall = patterned_background(size, seed=int(seed)).permute(1, 2,
-                                                              0).numpy()
-    img = wall.astype(np.float64) * rng.uniform(0.6, 1.0)
-    ys, xs = np.meshgrid((np.arange(size) + 0.5) / size,
-                         (np.arange(size) + 0.5) / size, indexing='ij')
-    for _ in range(int(rng.integers(2, 5))):  # pictures / furniture
-        cx, cy = rng.uniform(0.1, 0.9), rng.uniform(0.1, 0.6)
-        w, h = rng.uniform(0.06, 0.25), rng.uniform(0.06, 0.25)
-        inner = (np.abs(xs - cx) < w / 2) & (np.abs(ys - cy) < h / 2)
-        outer = (np.abs(xs - cx) < w / 2 + 0.015) & (np.abs(ys - cy) <
-                                                     h / 2 + 0.015)
-        img[outer] = _color(rng, val=(0.1, 0.5))
-        c0, c1 = _color(rng), _color(rng)
-        stripes = (np.sin(2 * np.pi * rng.uniform(4, 12) *
-                          (xs + ys)) > 0)[..., None]
-        img[inner] = np.where(stripes, c0, c1)[inner]
-    for _ in range(int(rng.integers(1, 3))):  # lamps
-        cx, cy, r = rng.uniform(0.1, 0.9), rng.uniform(0.05, 0.4), \
-            rng.uniform(0.03, 0.07)
-        disc = (xs - cx)**2 + (ys - cy)**2 < r**2
-        img[disc] = 0.6 + 0.4 * _color(rng, sat=(0.1, 0.4))
-    horizon = rng.uniform(0.62, 0.8)
-    floor = ys > horizon
-    depth = ys - horizon + 0.04
-    u = (xs - 0.5) / depth * 0.35
-    v = 0.25 / depth
-    tiles = (np.floor(u) + np.floor(v)) % 2
-    f0, f1 = _color(rng, val=(0.3, 0.8)), _color(rng, val=(0.3, 0.8))
-    floor_img = np.where(tiles[..., None] > 0, f0, f1)
-    img[floor] = floor_img[floor]
-    return np.clip(img, 0, 1).astype(np.float32)
-
-
-def video_background(seed: int, video_id: str, size: int) -> np.ndarray:
-    """The (size, size, 3) float32 background of a synthetic video."""
-    actor, cloth, action = _parse_id(video_id)
-    bg_seed = int(_rng(seed, _BG, actor, cloth, action).integers(2**31))
-    return synthetic_background(size, bg_seed)
-
-
-# ---------------------------------------------------------------------------
-# Motion and camera
-# ---------------------------------------------------------------------------
-_NOISY_JOINTS = (M.SPINE1, M.SPINE2, M.NECK, M.L_SHOULDER, M.R_SHOULDER,
-                 M.L_ELBOW, M.R_ELBOW, M.L_HIP, M.R_HIP, M.L_KNEE, M.R_KNEE)
-
-
-def video_motion(name: str, num_frames: int,
-                 rng: np.random.Generator) -> np.ndarray:
-    """A motion of :data:`mmlwgan.synthetic.motions.MOTIONS` with per-video
-    variations (speed, turning direction, smooth limb perturbations).
-
-    Returns:
-        np.ndarray: (N, 72) float32 axis-angle; frame 0 faces the camera.
-    """
-    kwargs = dict(
-        walk=dict(cycles=rng.uniform(1.5, 3.0)),
-        wave=dict(cycles=rng.uniform(1.5, 3.0)),
-        squat=dict(cycles=rng.uniform(1.0, 2.0)),
-        turn_around=dict(turns=1.0)).get(name, {})
-    if name not in M.MOTIONS:
-        raise ValueError(
-            f'unknown motion {name!r}; choose from {sorted(M.MOTIONS)}')
-    pose = np.asarray(M.MOTIONS[name](num_frames, **kwargs), dtype=np.float64)
-    if name == 'turn_around' and rng.uniform() < 0.5:  # turn the other way
-        yaw = np.linspace(0, 2 * np.pi, num_frames)
-        pose[:, :3] = M.global_orient(-yaw)
-    t = np.linspace(0.0, 1.0, num_frames)[:, None]
-    for j in _NOISY_JOINTS:
-        amp = rng.uniform(0.0, 0.15, 3)
-        if j in (M.L_KNEE, M.R_KNEE):
-            amp[1:] = 0.0
-        freq = rng.uniform(0.5, 2.5, 3)
-        phase = rng.uniform(0, 2 * np.pi, 3)
-        pose[:, 3 * j:3 * j + 3] += amp * np.sin(2 * np.pi * freq * t + phase)
-    return pose.astype(np.float32)
-
-
-def view_angles(pose: np.ndarray) -> np.ndarray:
-    """Yaw of the body (degrees in [0, 360), 0 = facing the camera) from the
-    root orientation of (N, 72) poses."""
-    flip = Rotation.from_rotvec([np.pi, 0.0, 0.0])
-    turn = flip.inv() * Rotation.from_rotvec(np.asarray(pose)[:, :3])
-    yaw = turn.as_euler('yxz')[:, 0]
-    return np.mod(np.rad2deg(yaw), 360.0)
-
-
-def fit_video_camera(verts: Tensor, rng: np.random.Generator) -> np.ndarray:
-    """One weak-perspective camera keeping all frames of a video in view.
-
-    The union bounding box of the (N, V, 3) meshes is scaled to a random
-    ``1 - margin`` of the image (margin 6-20 %) and shifted by a random
-    fraction of the free space.
-
-    Returns:
-        np.ndarray: (3,) float32 ``[s, tx, ty]``.
-    """
-    xy = verts[..., :2].reshape(-1, 2).double().numpy()
-    lo, hi = xy.min(0), xy.max(0)
-    centre = (lo + hi) / 2
-    extent = max(float((hi - lo).max()), 1e-6)
-    margin = rng.uniform(0.06, 0.2)
-    s = 2 * (1 - margin) / extent
-    slack = 2 - s * (hi - lo)  # free NDC space per axis
-    shift = rng.uniform(-0.4, 0.4, 2) * slack / 2
-    t = -centre + shift / s
-    return np.array([s, t[0], t[1]], dtype=np.float32)
-
-
-# ---------------------------------------------------------------------------
-# Rendering
-# ---------------------------------------------------------------------------
-class SyntheticIPERRenderer:
-    """Renders synthetic iPER frames from thetas with a body model file.
-
-    Args:
-        smpl_path (str): the synthetic body (``smpl_model.npz``).
-        image_size (int): frame side in pixels.
-        batch_size (int): frames rasterized at once.
-    """
-
-    def __init__(self, smpl_path: str, image_size: int,
-                 batch_size: int = 32) -> None:
-        from mmlwgan.visualization import BodyRenderer
-        self.renderer = BodyRenderer(
-            dict(type='SMPL', model_path=smpl_path), image_size=image_size)
-        self.renderer.eval()
-        self.image_size = int(image_size)
-        self.batch_size = int(batch_size)
-        body = self.renderer.body_model
-        labels = getattr(body, 'face_part_labels', None)
-        if labels is None:
-            raise ValueError(f'{smpl_path} has no face_part_labels; the '
-                             'synthetic iPER needs the synthetic body')
-        names = body.part_names or list(SYNTHETIC_PART_NAMES)
-        self.face_labels = labels
-        self.v_rest = body.v_template.detach().float()
-        self.dresser = _Dresser(self.v_rest.numpy(),
-                                body.faces.numpy(), labels.numpy(), names)
-
-    @torch.no_grad()
-    def render(self, theta: np.ndarray, actor: Dict[str, Any],
-               cloth: Dict[str, Any],
-               background: np.ndarray,
-               loose: Optional['R.LooseMesh'] = None,
-               shading: Optional[Dict[str, Any]] = None,
-               return_maps: bool = False) -> Tuple[np.ndarray, ...]:
-        """Render (N, 85) thetas.
-
-        Args:
-            loose (LooseMesh, optional): garments off the SMPL surface
-                (:func:`mmlwgan.synthetic.realism.build_loose_mesh`), rendered
-                with the body.
-            shading (dict, optional): :func:`~mmlwgan.synthetic.realism.
-                shading_config`; None: flat shading, light at the camera.
-            return_maps (bool): also return a dict of (N, H, W) maps:
-                ``shade`` (the shading factor), ``mask`` (person),
-                ``smpl_mask`` (the SMPL body alone) and ``rest`` (N, H, W, 3)
-                rest point of every pixel.
-
-        Returns:
-            tuple: frames (N, H, W, 3) uint8 RGB and keypoints (N, 19, 2)
-            float32 (NDC of the COCO-plus joints) (and the maps).
-        """
-        from mmlwgan.models.renderers import (interpolate_vertex_values,
-                                              shade_vertex_colors)
-        r = self.renderer
-        faces = r.faces
-        v_rest, labels = self.v_rest, self.face_labels
-        num_body = self.v_rest.shape[0]
-        if loose is not None:
-            faces = torch.cat([faces, loose.faces + num_body])
-            v_rest = torch.cat([v_rest, loose.rest])
-            labels = torch.cat([labels, loose.kinds + len(self.dresser.names)])
-        bg = torch.from_numpy(background).permute(2, 0, 1)[None].float()
-        frames, kps = [], []
-        maps: Dict[str, List[np.ndarray]] = dict(shade=[], mask=[],
-                                                 smpl_mask=[], rest=[])
-        for start in range(0, len(theta), self.batch_size):
-            th = torch.from_numpy(
-                np.ascontiguousarray(theta[start:start + self.batch_size]))
-            cam, pose, betas = th[:, :3], th[:, 3:75], th[:, 75:]
-            out = r.body_model(pose, betas)
-            verts = out['vertices']
-            if loose is not None:
-                verts = torch.cat(
-                    [verts, loose.pose(r.body_model, pose, betas[:1])], 1)
-            ndc = r.project(verts, cam)
-            frags = r.rasterizer(ndc, faces)
-            b = len(th)
-            mask = frags.face_idx >= 0  # (B, H, W)
-            rest = interpolate_vertex_values(frags, faces, v_rest)
-            pts = rest.permute(0, 2, 3, 1)[mask]  # (P, 3)
-            part = labels[frags.face_idx[mask]]
-            albedo = self.dresser.albedo(pts, part, actor, cloth)
-            if loose is not None:
-                extra = part >= len(self.dresser.names)
-                albedo[extra] = R.loose_albedo(
-                    pts[extra], part[extra] - len(self.dresser.names),
-                    actor, cloth, _pattern)
-            if shading is None:
-                shade = shade_vertex_colors(
-                    frags, faces, ndc, torch.ones(v_rest.shape[0], 3),
-                    ambient=0.55, diffuse=0.45, background=0.0)
-            else:
-                shade = R.lambert_shading(frags, faces, verts,
-                                          shading)[:, None].expand(
-                                              -1, 3, -1, -1)
-            img = bg.expand(b, -1, -1, -1).clone().permute(0, 2, 3, 1)
-            img[mask] = albedo * shade.permute(0, 2, 3, 1)[mask]
-            img = (img.clamp(0, 1) * 255).round().to(torch.uint8)
-            frames.append(img.numpy())
-            key = out.get('keypoints_extra')
-            if key is None:
-                key = out['joints'][:, :19]
-            kps.append(r.project(key, cam)[..., :2].float().numpy())
-            if return_maps:
-                maps['shade'].append(shade[:, 0].numpy())
-                maps['mask'].append(mask.numpy())
-                body_only = r.rasterize(r.project(out['vertices'], cam))
-                maps['smpl_mask'].append((body_only.face_idx >= 0).numpy())
-                maps['rest'].append(rest.permute(0, 2, 3, 1).numpy())
-        result = (np.concatenate(frames),
-                  np.concatenate(kps).astype(np.float32))
-        if return_maps:
-            result += ({k: np.concatenate(v) for k, v in maps.items()}, )
-        return result
 
 
 # ---------------------------------------------------------------------------
@@ -879,7 +436,7 @@ def make_synthetic_iper(out_dir: str,
             view_angles=[float(x) for x in view_angles(pose)[src]],
             actor=actor,
             cloth=cloth)
-        spec = R.loose_spec(seed, a, c, actor, cloth, loose_cfg)
+        spec = LG.loose_spec(seed, a, c, actor, cloth, loose_cfg)
         if spec is not None:
             record[vid]['loose'] = spec
         if _video_done(out_dir, vid, num_frames, write_mp4):
@@ -902,9 +459,9 @@ def make_synthetic_iper(out_dir: str,
             written = R.add_annotation_noise(
                 theta, noise_cfg, R.noise_rng(noise_cfg['seed'], a, c, k))
             extra = {RENDERED_SMPL_FILENAME: _pose_shape(theta)}
-        mesh = R.build_loose_mesh(renderer.renderer.body_model,
-                                  renderer.dresser, betas, spec, actor,
-                                  cloth)
+        mesh = LG.build_loose_mesh(renderer.renderer.body_model,
+                                   renderer.dresser, betas, spec, actor,
+                                   cloth)
         frames, kps = renderer.render(theta, actor, cloth,
                                       video_background(seed, vid,
                                                        image_size),

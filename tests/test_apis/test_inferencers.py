@@ -19,6 +19,8 @@ from mmlwgan.apis import (AppearanceTransferInferencer,
                           init_model)
 from mmlwgan.apis.inferencers import (CAM_STRATEGIES, compose_target_thetas,
                                       transfer_cams)
+from mmlwgan.models.editors.background import inpaint_kernel
+from mmlwgan.models.flows import dilate
 from mmlwgan.registry import INFERENCERS, MODELS
 from mmlwgan.synthetic.motions import make_motion
 from mmlwgan.synthetic.batch import render_patterned_person
@@ -224,6 +226,31 @@ def test_backgrounds(setup):
     res = inferencer(setup['src'], setup['ref_pkl'],
                      src_smpl=setup['src_theta'], background='original')
     assert len(res['frames']) == NUM_REF
+
+    # 'inpainted': the source's own pixels away from its silhouette grown
+    # by inpaint_kernel, the person removed inside (filled from around)
+    inp = inferencer.encode_sources(state, 'inpainted')['bg']
+    body = enc['geo']['src_body'][0, :1]
+    k = inpaint_kernel(SIZE)
+    hole = dilate(body, k).bool().expand(1, 3, -1, -1)
+    torch.testing.assert_close(inp[~hole], state.imgs[:1][~hole])
+    on_body = body.bool().expand(1, 3, -1, -1)
+    # the fill is not G_BG's and not the person's colours: it is made of the
+    # pixels around the hole (within their range, channel by channel)
+    assert not torch.allclose(inp[on_body], gen[on_body], atol=0.05)
+    ring = (dilate(body, k + 10).bool() & ~dilate(body, k).bool()).expand(
+        1, 3, -1, -1)
+    src = state.imgs[:1]
+    for c in range(3):
+        fill = inp[:, c][hole[:, c]]
+        around = src[:, c][ring[:, c]]
+        assert around.min() - 0.02 <= fill.min()
+        assert fill.max() <= around.max() + 0.02
+    res = inferencer(setup['src'], setup['ref_pkl'],
+                     src_smpl=setup['src_theta'], background='inpainted')
+    assert len(res['frames']) == NUM_REF
+    with pytest.raises(ValueError, match="background must be one of"):
+        inferencer.model.encode_sources(state.imgs, state.theta, 'blurred')
 
 
 def test_front_face_warp_pastes_only_the_face(setup):

@@ -1,5 +1,8 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
+import re
+
 import numpy as np
+
 import pytest
 import torch
 
@@ -111,12 +114,14 @@ def test_flip_theta_is_an_involution():
 def test_mismatching_personalized_weights(synthetic_smpl_npz, tmp_path):
     model = build(synthetic_smpl_npz)
     state = model.generator.state_dict()
-    state.pop(next(iter(state)))
+    popped = next(iter(state))
+    state.pop(popped)
     path = str(tmp_path / 'bad.pth')
     save_personalized(state, path)
     with pytest.raises(CheckpointMismatchError,
-                       match='do not fit this generator: 0 shape '
-                       r'mismatch\(es\), 1 missing'):
+                       match=r'do not fit this generator: 1 key\(s\) '
+                       'missing from the checkpoint: ' + re.escape(popped)
+                       + '$'):
         load_personalized(model, path)
 
 

@@ -14,9 +14,10 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from mmlwgan.datasets import IPERDataset, load_pose_shape
+from mmlwgan.synthetic import iper as si
+from mmlwgan.synthetic import loose_garments as LG
 from mmlwgan.synthetic import motions as M
 from mmlwgan.synthetic import realism as R
-from mmlwgan.synthetic import iper as si
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 CLI = osp.join(ROOT, 'tools', 'dataset_converters', 'make_synthetic_iper.py')
@@ -258,10 +259,10 @@ def test_loose_geometry_leaves_the_smpl_silhouette(renderer, garment):
     theta, actor, cloth, betas = _video_inputs(renderer, 0, '001/1/2')
     cloth = dict(cloth, sleeves='long')
     actor = dict(actor, hair_length=0.8)
-    spec = R.loose_spec(0, 1, 1, actor, cloth, {garment: 1.0})
+    spec = LG.loose_spec(0, 1, 1, actor, cloth, {garment: 1.0})
     assert list(spec) == [garment]
-    mesh = R.build_loose_mesh(renderer.renderer.body_model, renderer.dresser,
-                              betas, spec, actor, cloth)
+    mesh = LG.build_loose_mesh(renderer.renderer.body_model, renderer.dresser,
+                               betas, spec, actor, cloth)
     bg = si.video_background(0, '001/1/2', 64)
     frames0, _, plain = renderer.render(theta, actor, cloth, bg,
                                         return_maps=True)
@@ -283,9 +284,9 @@ def test_loose_mesh_follows_the_body(renderer):
     its offset from the head."""
     theta, actor, cloth, betas = _video_inputs(renderer, 0, '002/1/1')
     actor = dict(actor, hair_length=0.5)
-    spec = R.loose_spec(0, 2, 1, actor, cloth, dict(hair=1.0))
-    mesh = R.build_loose_mesh(renderer.renderer.body_model, renderer.dresser,
-                              betas, spec, actor, cloth)
+    spec = LG.loose_spec(0, 2, 1, actor, cloth, dict(hair=1.0))
+    mesh = LG.build_loose_mesh(renderer.renderer.body_model, renderer.dresser,
+                               betas, spec, actor, cloth)
     pose = torch.from_numpy(theta[:, 3:75])
     posed = mesh.pose(renderer.renderer.body_model, pose, betas)
     body = renderer.renderer.body_model(pose, betas.expand(len(pose), -1))

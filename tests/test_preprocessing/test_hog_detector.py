@@ -81,10 +81,9 @@ def test_finds_rendered_synthetic_persons(det, synthetic_smpl_npz):
 
 
 def test_finds_a_synthetic_iper_frame(det, synthetic_smpl_npz):
-    from mmlwgan.synthetic.iper import (SyntheticIPERRenderer,
-                                                actor_params,
-                                                make_cloth_spec,
-                                                synthetic_background)
+    from mmlwgan.synthetic.iper_render import SyntheticIPERRenderer
+    from mmlwgan.synthetic.iper_spec import (actor_params, make_cloth_spec,
+                                             synthetic_background)
     renderer = SyntheticIPERRenderer(synthetic_smpl_npz, 128)
     look = actor_params(0, 1)
     theta = np.zeros((1, 85), np.float32)
@@ -132,8 +131,9 @@ def test_scores_and_thresholds(det):
 
 
 def test_inferencer_detector_from_name():
-    from mmlwgan.apis.inferencers.base_lwgan_inferencer import \
-        build_person_detector
+    from mmlwgan.apis.inferencers import build_person_detector as via_apis
+    from mmlwgan.preprocessing import build_person_detector
+    assert via_apis is build_person_detector  # one entry point
     detect = build_person_detector('hog')
     box = detect(demo_source())
     assert box.shape == (5, ) and box[4] >= 0.5

@@ -82,16 +82,9 @@ import torch  # noqa: E402
 # end-to-end runs
 # ----------------------------------------------------------------------
 def read_video(path: str) -> List[np.ndarray]:
-    import cv2
-    cap = cv2.VideoCapture(path)
-    out = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        out.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    cap.release()
-    return out
+    """All frames of a video, uint8 RGB."""
+    from mmlwgan.datasets.video_io import iter_video_frames
+    return list(iter_video_frames(path))
 
 
 class VideoSink:
@@ -173,17 +166,17 @@ def release_way_run(inf, enc, tgt: np.ndarray, ins: Dict[str, Any], hmr,
         if hmr is None:
             bl.run(tgt[:k], sink)
         else:
-            import cv2
-            cap = cv2.VideoCapture(ins['video'])
-            for i in range(k):  # decode + HMR one frame at a time
-                _, fr = cap.read()
-                fr = cv2.cvtColor(fr, cv2.COLOR_BGR2RGB)
-                th = hmr_thetas(hmr, [fr], ins['ref_theta'][i:i + 1],
-                                ins['src_theta'], device)
-                with torch.no_grad():
-                    img = bl.frame(torch.from_numpy(th))
-                sink(list(frames_to_uint8(img).cpu().numpy()), i)
-            cap.release()
+            from mmlwgan.datasets.video_io import iter_video_frames
+            frames = iter_video_frames(ins['video'], k)
+            try:  # decode + HMR one frame at a time
+                for i, fr in enumerate(frames):
+                    th = hmr_thetas(hmr, [fr], ins['ref_theta'][i:i + 1],
+                                    ins['src_theta'], device)
+                    with torch.no_grad():
+                        img = bl.frame(torch.from_numpy(th))
+                    sink(list(frames_to_uint8(img).cpu().numpy()), i)
+            finally:
+                frames.close()
     return sink.frames
 
 
@@ -347,20 +340,19 @@ def bench_e2e(args, device: torch.device, model: str, size: int,
             for s in range(0, k, b):
                 yield torch.from_numpy(tgt[s:s + b])
             return
-        import cv2
-        cap = cv2.VideoCapture(ins['video'])
+        from itertools import islice
+
+        from mmlwgan.datasets.video_io import iter_video_frames
+        video = iter_video_frames(ins['video'], k)
         try:
             for s in range(0, k, b):
-                frames = []
-                for _ in range(min(b, k - s)):
-                    _, fr = cap.read()
-                    frames.append(cv2.cvtColor(fr, cv2.COLOR_BGR2RGB))
+                frames = list(islice(video, min(b, k - s)))
                 with torch.inference_mode():
                     th = hmr_thetas(hmr, frames, ins['ref_theta'][s:s + b],
                                     ins['src_theta'], device)
                 yield torch.from_numpy(th)
         finally:
-            cap.release()
+            video.close()
 
     def run_ours(b: int, amp: str, overlap: bool, timed: bool,
                  first: Optional[int] = None) -> Any:

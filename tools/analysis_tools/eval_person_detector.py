@@ -36,12 +36,10 @@ def person_images(smpl_path: str) -> Dict[str, np.ndarray]:
 
     from mmlwgan.synthetic.motions import make_motion
     from mmlwgan.synthetic.batch import render_patterned_person
-    from mmlwgan.synthetic.iper import (SyntheticIPERRenderer,
-                                                actor_params,
-                                                fit_video_camera,
-                                                make_cloth_spec,
-                                                synthetic_background,
-                                                video_motion)
+    from mmlwgan.synthetic.iper_render import (SyntheticIPERRenderer,
+                                               fit_video_camera, video_motion)
+    from mmlwgan.synthetic.iper_spec import (actor_params, make_cloth_spec,
+                                             synthetic_background)
     from mmlwgan.visualization import BodyRenderer
     out = {}
     demo = cv2.imread(osp.join(ROOT, 'demo', 'data', 'source.png'))
@@ -98,7 +96,7 @@ def person_images(smpl_path: str) -> Dict[str, np.ndarray]:
 def no_person_images() -> Dict[str, np.ndarray]:
     """name -> (H, W, 3) uint8 RGB picture without any person."""
     from mmlwgan.synthetic.no_person import NO_PERSON_KINDS, no_person_image
-    from mmlwgan.synthetic.iper import synthetic_background
+    from mmlwgan.synthetic.iper_spec import synthetic_background
     out = {}
     for size in (48, 64, 128, 256, 384, 640):
         for kind in NO_PERSON_KINDS:

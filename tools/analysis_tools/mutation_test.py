@@ -78,7 +78,6 @@ class Mutation(NamedTuple):
 
 
 LWGAN = 'mmlwgan/models/editors/liquid_warping_gan.py'
-BASE_INF = 'mmlwgan/apis/inferencers/base_lwgan_inferencer.py'
 MI_INF = 'mmlwgan/apis/inferencers/motion_imitation_inferencer.py'
 BEHAVIOUR = 'tests/test_models/test_editors/test_lwgan_behaviour.py'
 INF_VS_MODEL = 'tests/test_apis/test_inferencer_matches_model.py'
@@ -302,18 +301,27 @@ MUTATIONS: List[Mutation] = [
         'smoothed camera scales come back in the log domain'),
     Mutation(
         'inferencer-ignores-background-choice', 'inference', MI_INF,
-        'enc = self.encode_sources(state, bg_opt)',
-        'enc = self.encode_sources(state)',
+        'enc = self.encode_sources(run.state, run.background)',
+        'enc = self.encode_sources(run.state)',
         (FRAMES, ),
         "background='original' gives G_BG's inpainting"),
     Mutation(
-        'original-background-inverted', 'inference', LWGAN,
-        'bg = src_img[:1] * keep + bg * (1 - keep)',
-        'bg = bg * keep + src_img[:1] * (1 - keep)',
+        'original-background-inverted', 'inference',
+        'mmlwgan/models/editors/background.py',
+        'return img * keep + fill * (1 - keep)',
+        'return fill * keep + img * (1 - keep)',
         (FRAMES, ),
         "'original' keeps the source inside the body, G_BG outside"),
     Mutation(
-        'video-writer-writes-black', 'inference', BASE_INF,
+        'inpainted-background-fills-g-bg-hole', 'inference', LWGAN,
+        "erode(1.0 - geo['src_body'][:, 0], k))",
+        "geo['bg_input_mask'][:, 0])",
+        ('tests/test_apis/test_inferencers.py::test_backgrounds', ),
+        "'inpainted' fills G_BG's wide 15 px hole, not the source's "
+        'silhouette grown by a few pixels'),
+    Mutation(
+        'video-writer-writes-black', 'inference',
+        'mmlwgan/apis/inferencers/utils/outputs.py',
         '                self._video.write(frame)',
         '                self._video.write(frame * 0)',
         (DEMO, ),

@@ -40,18 +40,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def read_frames(path: str) -> List[np.ndarray]:
     """All frames of a video, BGR uint8."""
+    from mmlwgan.datasets.video_io import iter_video_frames
     if not osp.isfile(path):
         raise FileNotFoundError(f'no video {path}')
-    cap = cv2.VideoCapture(path)
-    frames = []
-    try:
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            frames.append(frame)
-    finally:
-        cap.release()
+    frames = list(iter_video_frames(path, rgb=False))
     if not frames:
         raise ValueError(f'{path}: no frame could be decoded')
     return frames

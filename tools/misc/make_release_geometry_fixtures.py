@@ -468,7 +468,7 @@ def write_release_assets(body: Dict, folder: str) -> Dict[str, str]:
     working directory of the run, as the release's defaults are)."""
     import json
 
-    from mmlwgan.synthetic.body import save_synthetic_smpl
+    from mmlwgan.synthetic.body_files import save_synthetic_smpl
     pre = osp.join(folder, 'assets', 'pretrains')
     os.makedirs(pre, exist_ok=True)
     faces = np.asarray(body['f'], np.int64)
@@ -647,7 +647,7 @@ def generate(release: str, out: str, commit: str = RELEASE_COMMIT,
     written = []
     try:
         smpl_npz = osp.join(work, 'SMPL_NEUTRAL.npz')
-        from mmlwgan.synthetic.body import save_synthetic_smpl
+        from mmlwgan.synthetic.body_files import save_synthetic_smpl
         save_synthetic_smpl(smpl_npz, fmt='npz')
         renderer = BodyRenderer(dict(type='SMPL', model_path=smpl_npz),
                                 image_size=IMAGE_SIZE)

@@ -13,7 +13,7 @@ from typing import List, Optional
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
-from mmlwgan.synthetic.body import save_synthetic_smpl  # noqa: E402
+from mmlwgan.synthetic.body_files import save_synthetic_smpl  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

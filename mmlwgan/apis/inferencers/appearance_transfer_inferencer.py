@@ -5,9 +5,10 @@ from typing import Any, Dict, Optional, Sequence
 import torch
 
 from mmlwgan.registry import INFERENCERS
-from .base_lwgan_inferencer import BaseLWGANInferencer
-from .utils import OutputWriter, side_by_side_frame
-from .inputs import InferenceInputError, open_reference, resize_image
+from mmlwgan.utils.errors import InferenceInputError
+from .base_lwgan_inferencer import BaseLWGANInferencer, Sink
+from .inputs import open_reference, resize_image
+from .utils import InferenceRun
 
 __all__ = ['AppearanceTransferInferencer']
 
@@ -50,30 +51,21 @@ class AppearanceTransferInferencer(BaseLWGANInferencer):
     """
 
     task = 'transfer'
+    call_args = ('src', 'ref', 'src_smpl', 'ref_smpl', 'out_dir')
+    preprocess_kwargs = BaseLWGANInferencer.preprocess_kwargs | {
+        'ref', 'ref_smpl', 'ref_bbox', 'keep_parts'
+    }
 
-    def __call__(self,
-                 src: Any,
-                 ref: Any,
-                 src_smpl: Any = None,
-                 ref_smpl: Any = None,
-                 out_dir: Optional[str] = None,
-                 *,
-                 output_name: Optional[str] = None,
-                 keep_parts: Sequence[str] = ('head', ),
-                 batch_size: int = 8,
-                 background: Any = 'generated',
-                 front_warp: bool = False,
-                 side_by_side: bool = False,
-                 save_frames: bool = False,
-                 return_frames: Optional[bool] = None,
-                 src_bbox: Any = None,
-                 ref_bbox: Any = None,
-                 personalize_steps: int = 0,
-                 personalize_lr: Optional[float] = None,
-                 personalized_weights: Optional[str] = None,
-                 save_personalized: Optional[str] = None,
-                 fps: float = 30.0) -> Dict[str, Any]:
+    def __call__(self, src: Any, ref: Any, src_smpl: Any = None,
+                 ref_smpl: Any = None, out_dir: Optional[str] = None,
+                 **kwargs: Any) -> Dict[str, Any]:
         """Run appearance transfer.
+
+        Every keyword reaches one stage: ``preprocess_kwargs`` (inputs,
+        targets, personalisation), ``forward_kwargs`` (synthesis),
+        ``visualize_kwargs`` (``side_by_side``) or ``postprocess_kwargs``
+        (``out_dir``, ``save_frames``, ``return_frames``, ``fps``); an
+        unknown keyword raises a ``ValueError`` naming it.
 
         Args:
             src: the person (image path / folder / array); the first source
@@ -88,7 +80,8 @@ class AppearanceTransferInferencer(BaseLWGANInferencer):
                 (names of ``body_model.part_names``); every other part comes
                 from the reference. Defaults to ``('head',)``.
             batch_size (int): reference frames processed together.
-            background: ``'generated'``, ``'original'`` or an image.
+            background: ``'generated'``, ``'original'``, ``'inpainted'``
+                or an image.
             front_warp (bool): paste the source's own pixels on the kept
                 parts (the release's ``front_warp`` for swapping).
             side_by_side (bool): also write source | reference | result.
@@ -106,9 +99,27 @@ class AppearanceTransferInferencer(BaseLWGANInferencer):
             one image), ``side_by_side``, ``frames_dir``, ``num_frames``,
             ``fps``, ``frames``, ``src_smpl``, ``ref_smpl``.
         """
-        self.check_common(batch_size, fps)
-        if return_frames is None:
-            return_frames = out_dir is None
+        return super().__call__(src, ref, src_smpl, ref_smpl, out_dir,
+                                **kwargs)
+
+    def preprocess(self,
+                   src: Any,
+                   ref: Any,
+                   src_smpl: Any = None,
+                   ref_smpl: Any = None,
+                   output_name: Optional[str] = None,
+                   keep_parts: Sequence[str] = ('head', ),
+                   batch_size: int = 8,
+                   background: Any = 'generated',
+                   src_bbox: Any = None,
+                   ref_bbox: Any = None,
+                   personalize_steps: int = 0,
+                   personalize_lr: Optional[float] = None,
+                   personalized_weights: Optional[str] = None,
+                   save_personalized: Optional[str] = None) -> InferenceRun:
+        """Read the sources and the reference (the clothes), select the
+        kept parts and personalise the generator when asked (see
+        :meth:`__call__` for the arguments); nothing is written."""
         if isinstance(keep_parts, str):
             keep_parts = (keep_parts, )
         bg_opt = self.resolve_background(background)
@@ -135,16 +146,30 @@ class AppearanceTransferInferencer(BaseLWGANInferencer):
                                  ref_src.name)
         self.apply_personalization(state, personalize_steps, personalize_lr,
                                    personalized_weights, save_personalized)
-        writer = OutputWriter(out_dir, name, save_video=True,
-                              side_by_side=side_by_side,
-                              save_frames=save_frames,
-                              save_image=ref_src.num_frames == 1, fps=fps,
-                              keep_frames=return_frames)
-        labels = (['source', 'reference', 'result']
-                  if self.image_size[0] >= 96 else None)
-        n = ref_src.num_frames
-        with torch.inference_mode(), writer:
-            enc = self.encode_sources(state, bg_opt)
+        return InferenceRun(
+            name, state, bg_opt, batch_size, ref_src.num_frames,
+            single_frame=ref_src.num_frames == 1,
+            results=dict(src_smpl=state.theta.cpu().numpy(),
+                         ref_smpl=ref_thetas),
+            keep=keep, ref_src=ref_src, ref_thetas=ref_thetas)
+
+    def forward(self, run: InferenceRun, sink: Sink,
+                front_warp: bool = False) -> None:
+        """Encode the source once, then dress it in every reference frame,
+        batch by batch into ``sink`` (each batch with its resized reference
+        frames as ``panels``).
+
+        Args:
+            run (InferenceRun): from :meth:`preprocess`.
+            sink (callable): receives every batch (see
+                :meth:`BaseLWGANInferencer.forward`).
+            front_warp (bool): paste the source's own pixels on the kept
+                parts.
+        """
+        state, keep, gen = run.state, run.keep, self.model.generator
+        n, batch_size = run.num_frames, run.batch_size
+        with torch.inference_mode():
+            enc = self.encode_sources(state, run.background)
             src_geo = enc['geo']
             composer = self.model.flow_composer
             # the target is the main source's own mesh
@@ -156,7 +181,7 @@ class AppearanceTransferInferencer(BaseLWGANInferencer):
             src_flows = composer.compose(tgt_frags, src_geo['src_ndc'],
                                          self.faces, kept[None])
             src_warped = self.model.warp(state.imgs[:1], src_flows[:, 0])
-            frames_iter = ref_src.frames()
+            frames_iter = run.ref_src.frames()
             try:
                 for start in self._progress(range(0, n, batch_size),
                                             -(-n // batch_size), 'transfer'):
@@ -164,7 +189,7 @@ class AppearanceTransferInferencer(BaseLWGANInferencer):
                     raw = [next(frames_iter) for _ in range(stop - start)]
                     panels = [resize_image(r, self.image_size) for r in raw]
                     ref_imgs = self.to_tensor(panels)
-                    theta = torch.from_numpy(ref_thetas[start:stop]).to(
+                    theta = torch.from_numpy(run.ref_thetas[start:stop]).to(
                         self.device)
                     ref_inp = self.source_inputs(ref_imgs, theta)
                     if start == 0:
@@ -199,20 +224,9 @@ class AppearanceTransferInferencer(BaseLWGANInferencer):
                             torch.zeros_like(out['tsf_mask']),
                             frags.face_idx, keep,
                             src_flows[:, 0].expand(N, -1, -1, -1))
-                    frames = self.visualize(None, img)
-                    sbs = None
-                    if side_by_side:
-                        sbs = [
-                            side_by_side_frame([state.images[0], p, f], labels)
-                            for p, f in zip(panels, frames)
-                        ]
-                    writer.write(frames, sbs)
+                    sink(dict(img=img, start=start, panels=panels))
             finally:
                 frames_iter.close()
-        return self.postprocess(
-            writer,
-            dict(src_smpl=state.theta.cpu().numpy(), ref_smpl=ref_thetas),
-            return_frames=return_frames)
 
 
 INFERENCERS.register_module(name='appearance_transfer',

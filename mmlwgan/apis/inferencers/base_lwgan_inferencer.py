@@ -1,25 +1,37 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
 """Shared machinery of the Liquid Warping GAN inferencers.
 
-The three tasks share one pipeline (the release's ``personalize`` +
-``inference`` split):
+The inferencers follow mmengine's ``BaseInferencer`` contract (as mmpose's
+``BaseMMPoseInferencer`` does): a call's keyword arguments are split by name
+into the four sets ``preprocess_kwargs``, ``forward_kwargs``,
+``visualize_kwargs`` and ``postprocess_kwargs`` (mmengine's
+``_dispatch_kwargs``; an unknown name is an error naming it) and run through
+the four stages:
 
-1. **Sources** (:meth:`BaseLWGANInferencer.prepare_sources`): images are read,
-   resized to the model's size, their SMPL parameters are taken from the
-   user or estimated with the model's HMR (on a person crop from a detector
-   or a user box, else on the whole frame), and every source must show a
-   person (:class:`NoPersonError` otherwise).
-2. **Encoding once** (:meth:`~BaseLWGANInferencer.encode_sources`): the
-   source stream G_SID runs once per video (``generator.encode_sources``),
-   the background is made once (G_BG, the original background or a user
-   image), the source meshes are projected once.
-3. **Decoding in batches** (:meth:`~BaseLWGANInferencer.decode`): per batch
-   of target meshes, one batched rasterization, the flows to every source,
-   the condition maps, I_syn and G_TSF (``generator.decode_targets``).
-4. **Streaming outputs** (:class:`OutputWriter`): frames go to an mp4 (30
-   fps, :class:`~mmlwgan.utils.AtomicVideoWriter`), an optional side-by-side
-   mp4 (source | reference | result) and an optional PNG folder as they are
-   made; nothing appears on disk unless the whole run succeeds.
+1. :meth:`~BaseLWGANInferencer.preprocess`: everything is read and validated
+   before any output is opened. Source images are read and resized, their
+   SMPL parameters taken from the user or estimated with the model's HMR
+   (:mod:`.smpl_estimation`: on a person crop from a detector or a user box,
+   else on the whole frame), every source must show a person
+   (:class:`~mmlwgan.utils.errors.NoPersonError` otherwise); the task's
+   targets are made (reference SMPL, views...), the generator personalised
+   when asked. The result is an :class:`InferenceRun`.
+2. :meth:`~BaseLWGANInferencer.forward`: the source stream G_SID runs once
+   (``generator.encode_sources``), the background is made once, then the
+   targets are decoded in batches (one batched rasterization, the flows to
+   every source, the condition maps, I_syn and G_TSF); every batch goes to a
+   sink as soon as it is made (the optimised imitation path emits from a
+   worker thread).
+3. :meth:`~BaseLWGANInferencer.visualize`: a batch's predictions -> uint8
+   frames, and the side-by-side composites (source | reference or view |
+   result) when asked.
+4. :meth:`~BaseLWGANInferencer.postprocess`: the result dict (output paths,
+   frame count, frames, SMPL parameters).
+
+Between 2 and 3 the frames are streamed to an :class:`OutputWriter` (an
+mp4, 30 fps, :class:`~mmlwgan.utils.AtomicVideoWriter`; an optional
+side-by-side mp4 and PNG folder): a long reference is never held in memory,
+and nothing appears on disk unless the whole run succeeds.
 
 What 'no person' means: with a detector (``detector='hog'``, OpenCV's HOG
 people detector, the CLIs' default; or an mmdet model), no person box scoring
@@ -30,8 +42,10 @@ less than ``min_person_area`` of the image (off-screen, degenerate camera),
 or an HMR camera scale that is not positive.
 """
 import copy
+import inspect
 import os
 import os.path as osp
+from abc import abstractmethod
 from typing import (Any, Callable, Dict, List, Optional, Sequence, Tuple,
                     Union)
 
@@ -42,40 +56,29 @@ from mmengine.dataset import pseudo_collate
 from mmengine.infer import BaseInferencer
 from torch import Tensor, nn
 
+from mmlwgan.models.editors.background import BACKGROUNDS
+from mmlwgan.preprocessing.detector_builder import build_person_detector
+from mmlwgan.utils.errors import InferenceInputError, NoPersonError
 from ..inference import _load_config, init_model, load_model_weights
 from ..personalization import load_personalized, personalize
-from .inputs import (InferenceInputError, NoPersonError, ReferenceSource,
-                     load_smpl, load_source_images, read_image, resize_image)
-from .utils import OutputWriter, as_uint8, build_person_detector
+from .body_parts import BodyPartsMixin
+from .inputs import load_smpl, load_source_images, read_image, resize_image
+from .smpl_estimation import SMPLEstimationMixin
+from .utils import (InferenceRun, OutputWriter, SourceState, as_uint8,
+                    side_by_side_frame)
 
-__all__ = ['BaseLWGANInferencer', 'SourceState']
+__all__ = ['BaseLWGANInferencer', 'SourceState', 'InferenceRun']
 
 BackgroundType = Union[str, np.ndarray, None]
-
-
-# ----------------------------------------------------------------------
-# sources
-# ----------------------------------------------------------------------
-class SourceState:
-    """The sources of one call (images, SMPL, names)."""
-
-    def __init__(self, name: str, images: List[np.ndarray], imgs: Tensor,
-                 theta: Tensor, smpl_from: str) -> None:
-        self.name = name
-        self.images = images  # resized uint8 RGB
-        self.imgs = imgs  # (S, 3, H, W) in [-1, 1]
-        self.theta = theta  # (S, 85)
-        self.smpl_from = smpl_from
-
-    @property
-    def num_sources(self) -> int:
-        return self.imgs.shape[0]
+Sink = Callable[[Dict[str, Any]], None]
+_STAGES = ('preprocess', 'forward', 'visualize', 'postprocess')
 
 
 # ----------------------------------------------------------------------
 # the inferencer
 # ----------------------------------------------------------------------
-class BaseLWGANInferencer(BaseInferencer):
+class BaseLWGANInferencer(SMPLEstimationMixin, BodyPartsMixin,
+                          BaseInferencer):
     """Base of the Liquid Warping GAN inferencers (mmengine
     ``BaseInferencer``).
 
@@ -93,13 +96,14 @@ class BaseLWGANInferencer(BaseInferencer):
             attribute of the same name.
         cfg_options (dict, optional): config overrides.
         detector: person detector for HMR crops (see
-            :func:`build_person_detector`): ``'hog'`` is OpenCV's HOG
-            people detector (nothing to download; the default of the demo
-            CLIs), an mmdet ``dict(config=..., checkpoint=...)`` the
-            accurate option. With a detector every source image must show a
-            person, even when its SMPL parameters are given (a user box,
-            ``src_bbox``, skips that). None: no detection; HMR sees the
-            whole frame (or the user's boxes).
+            :func:`mmlwgan.preprocessing.build_person_detector`): ``'hog'``
+            is OpenCV's HOG people detector (nothing to download; the
+            default of the demo CLIs), an mmdet ``dict(config=...,
+            checkpoint=...)`` the accurate option, or a callable. With a
+            detector every source image must show a person, even when its
+            SMPL parameters are given (a user box, ``src_bbox``, skips
+            that). None: no detection; HMR sees the whole frame (or the
+            user's boxes).
         det_score_thr (float): detector threshold ('no person' below it).
         det_cat_id (int): person class of an mmdet detector.
         part_file (str, optional): the release's ``smpl_part_info.json``
@@ -117,10 +121,31 @@ class BaseLWGANInferencer(BaseInferencer):
             process keeps its peak heap); ``MMLWGAN_RETAIN_FREED_MEMORY=0``
             also refuses it. No effect on CUDA. Defaults to True (CLI:
             ``--no-retain-memory``).
+
+    Calling an inferencer runs the task (see the task classes for the
+    arguments): the positional arguments are named by ``call_args``, and
+    every keyword belongs to exactly one of the four ``*_kwargs`` sets
+    (mmengine's contract), which say which stage it reaches.
     """
 
     #: name used in output file names
     task = 'lwgan'
+    #: the names of the positional call arguments, in order
+    call_args: Tuple[str, ...] = ('src', 'src_smpl', 'out_dir')
+    #: keyword names of :meth:`preprocess` (inputs and targets)
+    preprocess_kwargs = {
+        'src', 'src_smpl', 'src_bbox', 'output_name', 'batch_size',
+        'background', 'personalize_steps', 'personalize_lr',
+        'personalized_weights', 'save_personalized'
+    }
+    #: keyword names of :meth:`forward` (synthesis)
+    forward_kwargs = {'front_warp'}
+    #: keyword names of :meth:`visualize` (the frames shown)
+    visualize_kwargs = {'side_by_side'}
+    #: keyword names of :meth:`postprocess` (outputs written and returned)
+    postprocess_kwargs = {'out_dir', 'save_frames', 'return_frames', 'fps'}
+    #: labels of the side-by-side panels (images of at least 96 px)
+    panel_labels: Tuple[str, ...] = ('source', 'reference', 'result')
 
     def __init__(self,
                  model: Union[str, Config, dict, nn.Module],
@@ -227,134 +252,6 @@ class BaseLWGANInferencer(BaseInferencer):
         t = torch.from_numpy(arr).to(self.device).permute(0, 3, 1, 2)
         return t.float() / 127.5 - 1.0
 
-    # ------------------------------------------------------------- SMPL
-    def _boxes(self, boxes: Any, n: int, what: str,
-               arg: str) -> Optional[np.ndarray]:
-        if boxes is None:
-            return None
-        arr = np.asarray(boxes, dtype=np.float32)
-        if arr.ndim == 1:
-            arr = arr[None]
-        if arr.ndim != 2 or arr.shape[1] < 4 or arr.shape[0] not in (1, n):
-            raise InferenceInputError(
-                f'{arg}: expected one (x1, y1, x2, y2) box or one per '
-                f'{what} ({n}), got shape {arr.shape}')
-        if arr.shape[0] == 1:
-            arr = np.repeat(arr, n, axis=0)
-        bad = (arr[:, 2] <= arr[:, 0]) | (arr[:, 3] <= arr[:, 1])
-        if bad.any():
-            raise InferenceInputError(
-                f'{arg}: box {arr[int(np.argmax(bad))].tolist()} is empty '
-                '(needs x2 > x1 and y2 > y1)')
-        return arr[:, :4]
-
-    @torch.no_grad()
-    def estimate_smpl(self, frames: Sequence[np.ndarray],
-                      boxes: Optional[np.ndarray] = None,
-                      what: str = 'image', arg: str = 'src_smpl',
-                      start: int = 0,
-                      missed: Optional[List[int]] = None) -> np.ndarray:
-        """SMPL parameters of images with the model's HMR.
-
-        The person crop comes from ``boxes`` (pixels of the given frames),
-        else from the detector, else the whole frame (resized) is used.
-        Cameras are returned in the NDC of the whole (resized) frame.
-
-        Args:
-            frames (Sequence[np.ndarray]): uint8 RGB frames (any size).
-            boxes (np.ndarray, optional): (N, 4) person boxes.
-            what (str): name of the frames in messages.
-            arg (str): the argument that would give SMPL directly.
-            start (int): index of the first frame (messages).
-            missed (list, optional): when given, a frame in which the
-                detector finds nobody is not an error: HMR sees the whole
-                frame and its index is appended to ``missed``.
-
-        Returns:
-            np.ndarray: (N, 85) float32.
-
-        Raises:
-            InferenceInputError: the model has no HMR.
-            NoPersonError: the detector finds no person, or HMR returns no
-                usable camera.
-        """
-        from mmlwgan.models.body import crop_person, prepare_hmr_inputs
-        hmr = getattr(self.model, 'hmr', None)
-        if hmr is None:
-            raise InferenceInputError(
-                f'the {what} has no SMPL parameters and the model has no '
-                f'HMR to estimate them: pass {arg}= (CLI: --'
-                f'{arg.replace("_", "-")}): a theta array (85,) / (N, 85), '
-                'or a SMPL file .pkl/.npz with cams, pose, shape; '
-                'or use a config whose model has an `hmr` with its weights')
-        H, W = self.image_size
-        crops, infos = [], []
-        for k, frame in enumerate(frames):
-            fh, fw = frame.shape[:2]
-            resized = resize_image(frame, (H, W))
-            box = None
-            if boxes is not None:
-                box = boxes[k]
-            elif self.detector is not None:
-                det = self.detector(frame)
-                if det is None and missed is not None:
-                    missed.append(start + k)
-                elif det is None:
-                    raise NoPersonError(self._no_person_message(
-                        what, start + k, arg.replace('smpl', 'bbox')))
-                else:
-                    box = det[:4]
-            if box is None:
-                crops.append(resized)
-                infos.append(None)
-                continue
-            box = np.asarray(box, dtype=np.float32) * np.array(
-                [W / fw, H / fh, W / fw, H / fh], dtype=np.float32)
-            crop, info = crop_person(resized, box)
-            crops.append(crop)
-            infos.append(info)
-        hmr_device = next(iter(hmr.parameters()), torch.empty(0)).device
-        inputs = prepare_hmr_inputs(crops, device=hmr_device)
-        theta = hmr(inputs)[-1].float().cpu().numpy().copy()
-        for k, info in enumerate(infos):
-            if info is None:
-                continue
-            side = info['side']
-            cx, cy = info['center']
-            s = theta[k, 0] * side / W
-            off = np.array([(2 * cx + 1) / W - 1, (2 * cy + 1) / H - 1])
-            theta[k, 1:3] = theta[k, 1:3] + off / max(s, 1e-8)
-            theta[k, 0] = s
-        bad = ~np.isfinite(theta).all(1) | (theta[:, 0] <= 0)
-        if bad.any():
-            k = int(np.argmax(bad))
-            raise NoPersonError(
-                f'no person found in {what} {start + k}: HMR gives no usable '
-                f'body (camera scale {theta[k, 0]:g})')
-        return theta.astype(np.float32)
-
-    def _no_person_message(self, what: str, index: int, bbox_arg: str) -> str:
-        desc = getattr(self.detector, 'description', 'the person detector')
-        flag = bbox_arg.replace('_', '-')
-        return (f'no person found in {what} {index}: {desc} found no box '
-                f'with score >= {self.det_score_thr}; if it shows a person, '
-                f'give its box ({bbox_arg}=, CLI: --{flag}) or another '
-                'detector (an mmdet model: --detector-config and '
-                '--detector-checkpoint; none: --detector none)')
-
-    def detect_persons(self, images: Sequence[np.ndarray], what: str,
-                       bbox_arg: str, start: int = 0) -> None:
-        """Raise :class:`NoPersonError` for the first image in which the
-        person detector (when there is one) finds nobody; used when the SMPL
-        parameters are given, so that a picture without a person is refused
-        whatever the SMPL says."""
-        if self.detector is None:
-            return
-        for k, img in enumerate(images):
-            if self.detector(img) is None:
-                raise NoPersonError(
-                    self._no_person_message(what, start + k, bbox_arg))
-
     # ---------------------------------------------------------- geometry
     def project(self, theta: Tensor,
                 pose: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
@@ -391,110 +288,6 @@ class BaseLWGANInferencer(BaseInferencer):
                     f'{smpl_from}) covers {int(c)} of {H * W} pixels (needs '
                     f'{need}); check the SMPL camera or the person box')
 
-    # ---------------------------------------------------------- parts
-    def part_labels(self) -> Tuple[Tensor, List[str]]:
-        """Per-face part labels (F,) and part names, from the body model
-        file or ``part_file``."""
-        if self._part_labels is not None:
-            return self._part_labels
-        F = self.faces.shape[0]
-        if self.part_file is not None:
-            import json
-            if not osp.isfile(self.part_file):
-                raise FileNotFoundError(
-                    f'part file {self.part_file!r} does not exist')
-            with open(self.part_file) as f:
-                data = json.load(f)
-            names = sorted(data)
-            labels = torch.full((F, ), -1, dtype=torch.long)
-            for i, name in enumerate(names):
-                ids = data[name]['face'] if isinstance(data[name],
-                                                       dict) else data[name]
-                labels[torch.as_tensor(ids, dtype=torch.long)] = i
-            if (labels < 0).any():
-                raise InferenceInputError(
-                    f'part file {self.part_file!r} leaves '
-                    f'{int((labels < 0).sum())} of {F} faces without a part')
-        else:
-            labels = getattr(self.body_model, 'face_part_labels', None)
-            names = list(getattr(self.body_model, 'part_names', []) or [])
-            if labels is None or not names:
-                raise InferenceInputError(
-                    'the body model file has no per-face part labels '
-                    "('face_part_labels', 'part_names'): give "
-                    "part_file=<the release's smpl_part_info.json>")
-        self._part_labels = (labels.to(self.faces.device), names)
-        return self._part_labels
-
-    def faces_of_parts(self, parts: Sequence[str]) -> Tensor:
-        """(F,) bool mask of the faces of the named parts (names match
-        exactly or after a numeric prefix, e.g. ``'head'`` = ``'00_head'``).
-        """
-        labels, names = self.part_labels()
-
-        def norm(n: str) -> str:
-            head, _, tail = n.partition('_')
-            return tail.lower() if head.isdigit() and tail else n.lower()
-
-        index = {}
-        for i, n in enumerate(names):
-            index[n.lower()] = i
-            index.setdefault(norm(n), i)
-        mask = torch.zeros_like(labels, dtype=torch.bool)
-        for p in parts:
-            i = index.get(p.lower(), index.get(norm(p)))
-            if i is None:
-                raise InferenceInputError(
-                    f'unknown body part {p!r}; the body model has {names}')
-            mask |= labels == i
-        return mask
-
-    def front_faces(self) -> Tensor:
-        """(F,) bool: faces pasted by the front-face warp (the face: head
-        faces whose rest-pose normal looks forward, or the release's
-        ``front_face_file``)."""
-        if self._front_faces is not None:
-            return self._front_faces
-        F = self.faces.shape[0]
-        if self.front_face_file is not None:
-            import json
-            if not osp.isfile(self.front_face_file):
-                raise FileNotFoundError(
-                    f'front face file {self.front_face_file!r} does not '
-                    'exist')
-            with open(self.front_face_file) as f:
-                ids = json.load(f)['face']
-            mask = torch.zeros(F, dtype=torch.bool)
-            mask[torch.as_tensor(ids, dtype=torch.long)] = True
-        else:
-            try:
-                head = self.faces_of_parts(['head'])
-            except InferenceInputError:
-                # skinning: faces whose vertices follow the head joint
-                weights = self.body_model.body.lbs_weights
-                vert_head = weights.argmax(1) == 15
-                head = vert_head[self.faces].all(1)
-            v = self.body_model.v_template
-            tri = v[self.faces]
-            normal = torch.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0],
-                                 dim=1)
-            normal = normal / normal.norm(dim=1, keepdim=True).clamp_min(
-                1e-12)
-            mask = head & (normal[:, 2] > 0.3)  # SMPL faces +z at rest
-        self._front_faces = mask.to(self.faces.device)
-        return self._front_faces
-
-    def paste_region(self, pred: Tensor, warped: Tensor, tsf_mask: Tensor,
-                     face_idx: Tensor, faces_mask: Tensor,
-                     flow: Tensor) -> Tensor:
-        """Paste ``warped`` pixels over ``pred`` where the target shows a
-        face of ``faces_mask`` that the flow can sample (the release's
-        front-face warp); blended by ``1 - tsf_mask``."""
-        region = faces_mask[face_idx.clamp(min=0)] & (face_idx >= 0)
-        valid = (flow.abs() <= 1).all(-1)
-        alpha = (region & valid).unsqueeze(1).to(pred.dtype) * (1 - tsf_mask)
-        return pred * (1 - alpha) + warped * alpha
-
     # ---------------------------------------------------------- sources
     def prepare_sources(self, src: Any, src_smpl: Any = None,
                         src_bbox: Any = None) -> SourceState:
@@ -530,10 +323,11 @@ class BaseLWGANInferencer(BaseInferencer):
                            ) -> Union[str, Tensor]:
         """Validate the background option: ``'generated'`` (G_BG, default),
         ``'original'`` (the source's own background, G_BG inside the body
-        region) or an image path / RGB array (resized)."""
+        region), ``'inpainted'`` (the source's own background, the body
+        region filled by ``cv2.inpaint``) or an image path / RGB array
+        (resized)."""
         if background is None or (isinstance(background, str)
-                                  and background in ('generated',
-                                                     'original')):
+                                  and background in BACKGROUNDS):
             return background or 'generated'
         img = read_image(background, 'background image')
         return self.to_tensor([img])
@@ -627,7 +421,6 @@ class BaseLWGANInferencer(BaseInferencer):
                     show_progress=self.show_progress,
                     progress_callback=self.progress_callback, **kwargs)
 
-    # ------------------------------------------------------------ helpers
     @staticmethod
     def check_common(batch_size: int, fps: float) -> None:
         if int(batch_size) < 1:
@@ -635,98 +428,169 @@ class BaseLWGANInferencer(BaseInferencer):
         if fps <= 0:
             raise ValueError(f'fps must be > 0, got {fps}')
 
-    def reference_thetas(self, ref: ReferenceSource, ref_bbox: Any = None,
-                         batch_size: int = 8,
-                         on_missing_person: str = 'error') -> np.ndarray:
-        """SMPL parameters of every reference frame: given, or estimated
-        with HMR in a first streaming pass over the frames (only the
-        (N, 85) parameters are kept).
-
-        Args:
-            on_missing_person (str): ``'error'`` (default) or ``'previous'``
-                (reuse the last frame's parameters when the detector finds
-                nobody; the first frame must have a person). With the HOG
-                detector (which misses some people: profile views, unusual
-                poses), ``'error'`` means: frames where it finds nobody are
-                given to HMR whole, and only a reference in which it finds
-                nobody at all is refused.
-        """
-        if ref.thetas is not None:
-            return ref.thetas
-        if on_missing_person not in ('error', 'previous'):
-            raise ValueError("on_missing_person must be 'error' or "
-                             f"'previous', got {on_missing_person!r}")
-        boxes = self._boxes(ref_bbox, ref.num_frames, 'reference frame',
-                            'ref_bbox')
-        out: List[np.ndarray] = []
-        chunk: List[np.ndarray] = []
-        lenient = on_missing_person == 'error' and boxes is None and getattr(
-            self.detector, 'lenient', False)
-        missed: Optional[List[int]] = [] if lenient else None
-
-        def flush(start: int) -> None:
-            b = None if boxes is None else boxes[start:start + len(chunk)]
-            if on_missing_person == 'error':
-                out.append(self.estimate_smpl(chunk, b, 'reference frame',
-                                              'ref_smpl', start, missed))
-            else:
-                for k, frame in enumerate(chunk):
-                    bb = None if b is None else b[k:k + 1]
-                    try:
-                        out.append(self.estimate_smpl(
-                            [frame], bb, 'reference frame', 'ref_smpl',
-                            start + k))
-                    except NoPersonError:
-                        if not out:
-                            raise
-                        out.append(out[-1][-1:])
-            chunk.clear()
-
-        start = 0
-        for frame in self._progress(ref.frames(), ref.num_frames,
-                                    'SMPL of the reference'):
-            chunk.append(frame)
-            if len(chunk) == batch_size:
-                flush(start)
-                start += batch_size
-        if chunk:
-            flush(start)
-        if missed is not None and len(missed) == ref.num_frames:
-            raise NoPersonError(
-                self._no_person_message('reference frame', 0, 'ref_bbox') +
-                f' (nor in any of the {ref.num_frames} reference frames)')
-        thetas = np.concatenate(out, 0)
-        if len(thetas) != ref.num_frames:
-            raise InferenceInputError(
-                f'the reference gave {len(thetas)} frames, expected '
-                f'{ref.num_frames}')
-        return thetas
-
-    # mmengine's abstract stages; the streaming ``__call__`` of each task
-    # drives the same steps batch by batch.
-    def preprocess(self, inputs, batch_size: int = 1, **kwargs):
-        raise NotImplementedError(
-            f'{type(self).__name__} streams its inputs: call the inferencer')
-
-    def visualize(self, inputs, preds, **kwargs) -> List[np.ndarray]:
-        """Result tensors (N, 3, H, W) in [-1, 1] -> uint8 RGB frames."""
-        return as_uint8(preds)
-
-    def postprocess(self, writer: OutputWriter, extra: Optional[dict] = None,
-                    return_frames: bool = False, **kwargs) -> Dict[str, Any]:
-        """The result dict of a call: output paths, frame count, frames."""
-        result = dict(writer.paths)
-        result.update(num_frames=writer.num_frames, fps=writer.fps,
-                      frames=writer.frames if return_frames else None)
-        result.update(extra or {})
-        return result
-
     def _output_name(self, output_name: Optional[str], *parts: str) -> str:
         if output_name:
             return output_name
         return '-'.join(p for p in parts if p)
 
+    # ------------------------------------------------------- the contract
+    def __call__(self, *args: Any, **kwargs: Any) -> Dict[str, Any]:
+        """Run the task: :meth:`preprocess`, then :meth:`forward` with every
+        batch through :meth:`visualize` into the output writer, then
+        :meth:`postprocess`.
 
-# ----------------------------------------------------------------------
-# command-line helpers shared by demo/*.py
-# ----------------------------------------------------------------------
+        Args:
+            *args: the first arguments by position (``call_args``).
+            **kwargs: the task's arguments by name (see the task class);
+                each reaches the stage whose ``*_kwargs`` set holds it.
+
+        Returns:
+            dict: see :meth:`postprocess`.
+
+        Raises:
+            ValueError: an unknown argument (the message names it).
+            TypeError: too many positional arguments, one given twice, or
+                a required one missing.
+        """
+        kwargs = self._bind_call_args(args, kwargs)
+        pre, fwd, vis, post = self._dispatch_kwargs(**kwargs)
+        self.check_common(pre['batch_size'], post['fps'])
+        if post['return_frames'] is None:
+            post['return_frames'] = post['out_dir'] is None
+        run = self.preprocess(**pre)
+        try:
+            writer = OutputWriter(
+                post['out_dir'], run.name, save_video=True,
+                side_by_side=vis['side_by_side'],
+                save_frames=post['save_frames'],
+                save_image=run.single_frame, fps=post['fps'],
+                keep_frames=post['return_frames'])
+            with writer:
+
+                def sink(preds: Dict[str, Any]) -> None:
+                    writer.write(*self.visualize(run, preds, **vis))
+
+                self.forward(run, sink, **fwd)
+        finally:
+            run.close()
+        return self.postprocess(run, writer, **post)
+
+    def _bind_call_args(self, args: Sequence[Any],
+                        kwargs: Dict[str, Any]) -> Dict[str, Any]:
+        """Name the positional arguments after ``call_args``."""
+        name = type(self).__name__
+        if len(args) > len(self.call_args):
+            raise TypeError(
+                f'{name} takes at most {len(self.call_args)} positional '
+                f'arguments ({", ".join(self.call_args)}), got {len(args)}')
+        kwargs = dict(kwargs)
+        for key, value in zip(self.call_args, args):
+            if key in kwargs:
+                raise TypeError(f'{name} got multiple values for argument '
+                                f'{key!r}')
+            kwargs[key] = value
+        return kwargs
+
+    def _dispatch_kwargs(self, **kwargs) -> Tuple[Dict, Dict, Dict, Dict]:
+        """mmengine's split of the keyword arguments into the four stages'
+        (an unknown name raises a ``ValueError`` naming it), then every
+        stage's keywords not given take the defaults of its signature."""
+        known = (self.preprocess_kwargs | self.forward_kwargs
+                 | self.visualize_kwargs | self.postprocess_kwargs)
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise ValueError(
+                f'{type(self).__name__} got unknown argument(s) '
+                f'{", ".join(map(repr, unknown))}; its arguments are '
+                f'{", ".join(sorted(known))}')
+        groups = super()._dispatch_kwargs(**kwargs)
+        names = (self.preprocess_kwargs, self.forward_kwargs,
+                 self.visualize_kwargs, self.postprocess_kwargs)
+        for stage, keys, group in zip(_STAGES, names, groups):
+            # the defaults of the class's stage (an instance may wrap it)
+            params = inspect.signature(getattr(type(self), stage)).parameters
+            for key in sorted(keys - set(group)):
+                default = params[key].default
+                if default is inspect.Parameter.empty:
+                    raise TypeError(f'{type(self).__name__} is missing the '
+                                    f'argument {key!r}')
+                group[key] = default
+        return groups
+
+    @abstractmethod
+    def preprocess(self, **kwargs: Any) -> InferenceRun:
+        """Read and validate the inputs of one call (``preprocess_kwargs``)
+        and make the task's targets; nothing is written."""
+
+    @abstractmethod
+    def forward(self, run: InferenceRun, sink: Sink, **kwargs: Any) -> None:
+        """Synthesize the frames of ``run`` (``forward_kwargs``), handing
+        every batch to ``sink`` as a dict with ``start`` (index of its first
+        frame) and ``img`` ((N, 3, H, W) in [-1, 1]) or ``frames`` (uint8
+        RGB), plus what :meth:`side_panels` needs."""
+
+    def visualize(self, run: InferenceRun, preds: Dict[str, Any],
+                  side_by_side: bool = False
+                  ) -> Tuple[List[np.ndarray], Optional[List[np.ndarray]]]:
+        """The frames of one batch of predictions.
+
+        Args:
+            run (InferenceRun): the call.
+            preds (dict): a batch from :meth:`forward`.
+            side_by_side (bool): also make the source | reference (or view)
+                | result composites.
+
+        Returns:
+            tuple: (H, W, 3) uint8 RGB result frames, and their composites
+            (None without ``side_by_side``).
+        """
+        frames = preds['frames'] if 'frames' in preds else as_uint8(
+            preds['img'])
+        if not side_by_side:
+            return frames, None
+        panels = self.side_panels(run, preds, len(frames))
+        labels = list(self.panel_labels) if self.image_size[0] >= 96 \
+            else None
+        return frames, [
+            side_by_side_frame([run.state.images[0], p, f], labels)
+            for p, f in zip(panels, frames)
+        ]
+
+    def side_panels(self, run: InferenceRun, preds: Dict[str, Any],
+                    num: int) -> List[np.ndarray]:
+        """The middle panels of a batch's side-by-side frames: the batch's
+        ``panels`` (uint8 RGB), else shaded renders of its ``ndc``
+        meshes."""
+        if 'panels' in preds:
+            return preds['panels']
+        return as_uint8(self.render_bodies(preds['ndc']))
+
+    def postprocess(self, run: InferenceRun, writer: OutputWriter,
+                    out_dir: Optional[str] = None, save_frames: bool = False,
+                    return_frames: Optional[bool] = None,
+                    fps: float = 30.0) -> Dict[str, Any]:
+        """The result dict of a call.
+
+        Args:
+            run (InferenceRun): the call.
+            writer (OutputWriter): the writer the frames went to (opened by
+                :meth:`__call__` with these options).
+            out_dir (str, optional): output folder; None writes nothing.
+            save_frames (bool): a PNG folder was written too.
+            return_frames (bool, optional): return the frames (None: when
+                ``out_dir`` is None).
+            fps (float): frame rate of the videos.
+
+        Returns:
+            dict: ``video``, ``side_by_side``, ``frames_dir``, ``image``
+            (paths or None), ``num_frames``, ``fps``, ``frames`` (list of
+            (H, W, 3) uint8 RGB or None) and the task's entries
+            (``src_smpl``...).
+        """
+        if return_frames is None:
+            return_frames = out_dir is None
+        result = dict(writer.paths)
+        result.update(num_frames=writer.num_frames, fps=writer.fps,
+                      frames=writer.frames if return_frames else None)
+        result.update(run.results)
+        return result

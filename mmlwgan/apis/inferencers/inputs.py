@@ -13,7 +13,8 @@
   ``shape`` or files; validated for keys, shapes, finiteness and frame
   counts.
 
-Every problem raises :class:`InferenceInputError` (a ``ValueError``) whose
+Every problem raises :class:`InferenceInputError` (a ``ValueError``,
+defined with :class:`NoPersonError` in :mod:`mmlwgan.utils.errors`) whose
 message names the input and what is wrong with it.
 """
 import os
@@ -24,6 +25,9 @@ from typing import (Any, Dict, Iterator, List, Optional, Sequence, Tuple,
 import cv2
 import numpy as np
 
+from mmlwgan.datasets.video_io import (IMG_EXTENSIONS, VIDEO_EXTENSIONS,
+                                       iter_video_frames, list_frames)
+from mmlwgan.utils.errors import InferenceInputError, NoPersonError
 from mmlwgan.utils.safe_pickle import SMPL_SEQUENCE, safe_load
 
 __all__ = [
@@ -33,22 +37,13 @@ __all__ = [
     'open_reference', 'iter_chunks'
 ]
 
-IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
-VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg',
-              '.mpeg', '.gif')
+#: mmlwgan's image / video extensions (:mod:`mmlwgan.datasets.video_io`)
+IMAGE_EXTS = IMG_EXTENSIONS
+VIDEO_EXTS = VIDEO_EXTENSIONS
 SMPL_EXTS = ('.pkl', '.pickle', '.npz', '.npy')
 
 THETA_DIM = 85
 NUM_BETAS = 10
-
-
-class InferenceInputError(ValueError):
-    """An input of an inferencer is unusable; the message says which and
-    why."""
-
-
-class NoPersonError(InferenceInputError):
-    """No person was found in an image (detector or body silhouette)."""
 
 
 # ----------------------------------------------------------------------
@@ -142,12 +137,12 @@ def read_image(src: Union[str, np.ndarray], what: str = 'image') -> np.ndarray:
 
 
 def list_image_files(folder: str, what: str = 'image folder') -> List[str]:
-    """Sorted image files of a folder (by name); error if there is none."""
+    """The image files of a folder in natural order (``2.jpg`` before
+    ``10.jpg``, :func:`~mmlwgan.datasets.video_io.list_frames`); error if
+    there is none."""
     if not osp.isdir(folder):
         raise InferenceInputError(f'{what} {folder!r} is not a folder')
-    files = sorted(
-        osp.join(folder, f) for f in os.listdir(folder)
-        if f.lower().endswith(IMAGE_EXTS) and not f.startswith('.'))
+    files = [osp.join(folder, f) for f in list_frames(folder)]
     if not files:
         raise InferenceInputError(
             f'{what} {folder!r} holds no image ({", ".join(IMAGE_EXTS)})')
@@ -448,17 +443,15 @@ class ReferenceSource:
             for i, a in enumerate(self.arrays):
                 yield _check_array_image(a, f'{self.what} frame {i}')
             return
-        cap = _open_video(self.video, self.what)
         count = 0
         try:
-            while count < self.num_frames:
-                ok, frame = cap.read()
-                if not ok or frame is None:
-                    break
+            for frame in iter_video_frames(self.video, self.num_frames):
                 count += 1
-                yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-        finally:
-            cap.release()
+                yield frame
+        except OSError as e:  # gone or unreadable since it was opened
+            raise InferenceInputError(
+                f'{self.what} video {self.video!r} cannot be read ({e})'
+            ) from None
         if count < self.num_frames:
             raise InferenceInputError(
                 f'{self.what} video {self.video!r} ended after {count} of '

@@ -1,7 +1,7 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
 """``LWGANInferencer``: one entry point keyed by task, as mmagic's
 ``MMagicInferencer``."""
-from typing import Any, Dict, Type
+from typing import Any, Callable, Dict, Optional, Set, Type
 
 from .appearance_transfer_inferencer import AppearanceTransferInferencer
 from .base_lwgan_inferencer import BaseLWGANInferencer
@@ -30,7 +30,9 @@ class LWGANInferencer:
 
     Calling it calls the task's inferencer (see
     :class:`MotionImitationInferencer`, :class:`AppearanceTransferInferencer`,
-    :class:`NovelViewInferencer` for the arguments).
+    :class:`NovelViewInferencer` for the arguments); its four keyword sets
+    (``preprocess_kwargs``...) and ``progress_callback`` are the task
+    inferencer's.
 
     Examples:
         >>> from mmlwgan.apis import LWGANInferencer
@@ -56,3 +58,29 @@ class LWGANInferencer:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Dict[str, Any]:
         return self.inferencer(*args, **kwargs)
+
+    # the task inferencer's contract (mmengine's four keyword sets) and
+    # progress callback, seen through this wrapper
+    @property
+    def preprocess_kwargs(self) -> Set[str]:
+        return self.inferencer.preprocess_kwargs
+
+    @property
+    def forward_kwargs(self) -> Set[str]:
+        return self.inferencer.forward_kwargs
+
+    @property
+    def visualize_kwargs(self) -> Set[str]:
+        return self.inferencer.visualize_kwargs
+
+    @property
+    def postprocess_kwargs(self) -> Set[str]:
+        return self.inferencer.postprocess_kwargs
+
+    @property
+    def progress_callback(self) -> Optional[Callable]:
+        return self.inferencer.progress_callback
+
+    @progress_callback.setter
+    def progress_callback(self, callback: Optional[Callable]) -> None:
+        self.inferencer.progress_callback = callback

@@ -1,15 +1,17 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
 """Motion imitation: the source person performs the reference's motion."""
-from typing import Any, Dict, Optional, Union
+from contextlib import closing
+from typing import Any, Dict, List, Optional, Union
 
+import numpy as np
 import torch
 
 from mmlwgan.registry import INFERENCERS
-from .base_lwgan_inferencer import BaseLWGANInferencer
-from .utils import OutputWriter, as_uint8, side_by_side_frame
+from .base_lwgan_inferencer import BaseLWGANInferencer, Sink
 from .camera_strategies import CAM_STRATEGIES, compose_target_thetas
 from .inputs import open_reference, resize_image
 from .smoothing import SMOOTH_METHODS, smooth_thetas
+from .utils import InferenceRun, as_uint8
 
 __all__ = ['MotionImitationInferencer']
 
@@ -39,34 +41,23 @@ class MotionImitationInferencer(BaseLWGANInferencer):
     """
 
     task = 'imitation'
+    call_args = ('src', 'ref', 'src_smpl', 'ref_smpl', 'out_dir')
+    preprocess_kwargs = BaseLWGANInferencer.preprocess_kwargs | {
+        'ref', 'ref_smpl', 'ref_bbox', 'on_missing_person', 'cam_strategy',
+        'smooth', 'smooth_method'
+    }
+    forward_kwargs = BaseLWGANInferencer.forward_kwargs | {'fast'}
 
-    def __call__(self,
-                 src: Any,
-                 ref: Any,
-                 src_smpl: Any = None,
-                 ref_smpl: Any = None,
-                 out_dir: Optional[str] = None,
-                 *,
-                 output_name: Optional[str] = None,
-                 batch_size: int = 8,
-                 cam_strategy: str = 'smooth',
-                 smooth: Union[bool, int] = False,
-                 smooth_method: str = 'savgol',
-                 background: Any = 'generated',
-                 front_warp: bool = False,
-                 side_by_side: bool = False,
-                 save_frames: bool = False,
-                 return_frames: Optional[bool] = None,
-                 src_bbox: Any = None,
-                 ref_bbox: Any = None,
-                 on_missing_person: str = 'error',
-                 personalize_steps: int = 0,
-                 personalize_lr: Optional[float] = None,
-                 personalized_weights: Optional[str] = None,
-                 save_personalized: Optional[str] = None,
-                 fps: float = 30.0,
-                 fast: Optional[bool] = None) -> Dict[str, Any]:
+    def __call__(self, src: Any, ref: Any, src_smpl: Any = None,
+                 ref_smpl: Any = None, out_dir: Optional[str] = None,
+                 **kwargs: Any) -> Dict[str, Any]:
         """Run motion imitation.
+
+        Every keyword reaches one stage: ``preprocess_kwargs`` (inputs,
+        targets, personalisation), ``forward_kwargs`` (synthesis),
+        ``visualize_kwargs`` (``side_by_side``) or ``postprocess_kwargs``
+        (``out_dir``, ``save_frames``, ``return_frames``, ``fps``); an
+        unknown keyword raises a ``ValueError`` naming it.
 
         Args:
             src: source image path, folder of source images (front, back,
@@ -89,7 +80,9 @@ class MotionImitationInferencer(BaseLWGANInferencer):
             smooth_method (str): ``'savgol'``, ``'gaussian'``, ``'mean'`` or
                 ``'one_euro'``.
             background: ``'generated'`` (G_BG inpainting of the source),
-                ``'original'`` (source background, G_BG inside the body) or
+                ``'original'`` (source background, G_BG inside the body),
+                ``'inpainted'`` (source background, the body region filled
+                by ``cv2.inpaint``) or
                 an image path / RGB array.
             front_warp (bool): paste the directly warped face pixels.
             side_by_side (bool): also write ``<name>_side_by_side.mp4``
@@ -127,16 +120,36 @@ class MotionImitationInferencer(BaseLWGANInferencer):
             (after smoothing) and ``tgt_smpl`` (N, 85) (the synthesized
             targets).
         """
-        self.check_common(batch_size, fps)
+        return super().__call__(src, ref, src_smpl, ref_smpl, out_dir,
+                                **kwargs)
+
+    def preprocess(self,
+                   src: Any,
+                   ref: Any,
+                   src_smpl: Any = None,
+                   ref_smpl: Any = None,
+                   output_name: Optional[str] = None,
+                   batch_size: int = 8,
+                   cam_strategy: str = 'smooth',
+                   smooth: Union[bool, int] = False,
+                   smooth_method: str = 'savgol',
+                   background: Any = 'generated',
+                   src_bbox: Any = None,
+                   ref_bbox: Any = None,
+                   on_missing_person: str = 'error',
+                   personalize_steps: int = 0,
+                   personalize_lr: Optional[float] = None,
+                   personalized_weights: Optional[str] = None,
+                   save_personalized: Optional[str] = None) -> InferenceRun:
+        """Read the sources and the reference, make the target thetas and
+        personalise the generator when asked (see :meth:`__call__` for the
+        arguments); nothing is written."""
         if cam_strategy not in CAM_STRATEGIES:
             raise ValueError(f'unknown cam_strategy {cam_strategy!r}; choose '
                              f'one of {CAM_STRATEGIES}')
         if smooth_method not in SMOOTH_METHODS:
             raise ValueError(f'unknown smooth_method {smooth_method!r}; '
                              f'choose one of {SMOOTH_METHODS}')
-        if return_frames is None:
-            return_frames = out_dir is None
-        # --- everything is validated before any output is opened
         bg_opt = self.resolve_background(background)
         state = self.prepare_sources(src, src_smpl, src_bbox)
         ref_src = open_reference(ref, ref_smpl, 'reference',
@@ -151,76 +164,72 @@ class MotionImitationInferencer(BaseLWGANInferencer):
         name = self._output_name(output_name, state.name, ref_src.name)
         self.apply_personalization(state, personalize_steps, personalize_lr,
                                    personalized_weights, save_personalized)
+        return InferenceRun(
+            name, state, bg_opt, batch_size, len(tgt),
+            results=dict(src_smpl=state.theta.cpu().numpy(),
+                         ref_smpl=ref_thetas, tgt_smpl=tgt),
+            ref_src=ref_src, ref_thetas=ref_thetas, tgt=tgt, ref_frames=None)
 
-        writer = OutputWriter(out_dir, name, save_video=True,
-                              side_by_side=side_by_side,
-                              save_frames=save_frames, fps=fps,
-                              keep_frames=return_frames)
-        n = len(tgt)
-        labels = (['source', 'reference', 'result']
-                  if self.image_size[0] >= 96 else None)
-        with torch.inference_mode(), writer:
-            enc = self.encode_sources(state, bg_opt)
-            ref_frames = (ref_src.frames() if side_by_side
-                          and ref_src.has_frames else None)
+    def forward(self, run: InferenceRun, sink: Sink,
+                front_warp: bool = False,
+                fast: Optional[bool] = None) -> None:
+        """Encode the sources once, then synthesize the targets batch by
+        batch into ``sink``.
 
-            def emit(frames, start):
-                stop = start + len(frames)
-                sbs = None
-                if side_by_side:
-                    if ref_frames is not None:
-                        panels = [resize_image(next(ref_frames),
-                                               self.image_size)
-                                  for _ in range(stop - start)]
-                    else:
-                        ref_ndc, _ = self.project(torch.from_numpy(
-                            ref_thetas[start:stop]).to(self.device))
-                        panels = as_uint8(self.render_bodies(ref_ndc))
-                    sbs = [
-                        side_by_side_frame([state.images[0], p, f], labels)
-                        for p, f in zip(panels, frames)
-                    ]
-                writer.write(frames, sbs)
-
+        Args:
+            run (InferenceRun): from :meth:`preprocess`.
+            sink (callable): receives every batch (see
+                :meth:`BaseLWGANInferencer.forward`).
+            front_warp (bool): paste the directly warped face pixels.
+            fast (bool, optional): the optimised path (see
+                :meth:`__call__`); None: on CUDA and from 128 px up.
+        """
+        tgt, n, batch_size = run.tgt, run.num_frames, run.batch_size
+        with torch.inference_mode():
+            enc = self.encode_sources(run.state, run.background)
             if fast is None:
                 fast = (self.device.type == 'cuda'
                         or min(self.image_size) >= 128)
-            try:
-                if fast:
-                    from .fast_path import ImitationPipeline
-                    pipe = ImitationPipeline(
-                        self, enc, batch_size, fast=self.fast_tsf() or False,
-                        overlap=True, front_warp=front_warp)
-                    bar = self._progress(None, n, 'imitation')
+            if fast:
+                from .fast_path import ImitationPipeline
+                pipe = ImitationPipeline(
+                    self, enc, batch_size, fast=self.fast_tsf() or False,
+                    overlap=True, front_warp=front_warp)
+                bar = self._progress(None, n, 'imitation')
 
-                    def sink(frames, start):
-                        emit(frames, start)
-                        if bar is not None:
-                            bar.update(len(frames))
+                def emit(frames, start):  # in the pipeline's emit thread
+                    sink(dict(frames=frames, start=start))
+                    if bar is not None:
+                        bar.update(len(frames))
 
-                    try:
-                        pipe.run(tgt, sink)
-                    finally:
-                        if bar is not None:
-                            bar.close()
-                else:
-                    for start in self._progress(range(0, n, batch_size),
-                                                -(-n // batch_size),
-                                                'imitation'):
-                        stop = min(start + batch_size, n)
-                        theta = torch.from_numpy(tgt[start:stop]).to(
-                            self.device)
-                        ndc, _ = self.project(theta)
-                        out = self.decode(enc, ndc, front_warp)
-                        emit(self.visualize(None, out['img']), start)
-            finally:
-                if ref_frames is not None:
-                    ref_frames.close()
-        return self.postprocess(
-            writer,
-            dict(src_smpl=state.theta.cpu().numpy(), ref_smpl=ref_thetas,
-                 tgt_smpl=tgt),
-            return_frames=return_frames)
+                try:
+                    pipe.run(tgt, emit)
+                finally:
+                    if bar is not None:
+                        bar.close()
+                return
+            for start in self._progress(range(0, n, batch_size),
+                                        -(-n // batch_size), 'imitation'):
+                stop = min(start + batch_size, n)
+                theta = torch.from_numpy(tgt[start:stop]).to(self.device)
+                ndc, _ = self.project(theta)
+                out = self.decode(enc, ndc, front_warp)
+                sink(dict(img=out['img'], start=start))
+
+    def side_panels(self, run: InferenceRun, preds: Dict[str, Any],
+                    num: int) -> List[np.ndarray]:
+        """The reference frames of the batch (read in step with the
+        results), or shaded renders of the reference meshes for a SMPL
+        reference."""
+        if run.ref_src.has_frames:
+            if run.ref_frames is None:
+                run.ref_frames = run.hold(closing(run.ref_src.frames()))
+            return [resize_image(next(run.ref_frames), self.image_size)
+                    for _ in range(num)]
+        start = preds['start']
+        ref_ndc, _ = self.project(torch.from_numpy(
+            run.ref_thetas[start:start + num]).to(self.device))
+        return as_uint8(self.render_bodies(ref_ndc))
 
 
 INFERENCERS.register_module(name='motion_imitation',

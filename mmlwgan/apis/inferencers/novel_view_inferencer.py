@@ -8,8 +8,8 @@ import torch
 from mmlwgan.models.body import (euler_to_matrix, rotate_points, split_theta,
                                  weak_perspective_project)
 from mmlwgan.registry import INFERENCERS
-from .base_lwgan_inferencer import BaseLWGANInferencer
-from .utils import OutputWriter, as_uint8, side_by_side_frame
+from .base_lwgan_inferencer import BaseLWGANInferencer, Sink
+from .utils import InferenceRun
 
 __all__ = ['NovelViewInferencer', 'sweep_views']
 
@@ -44,30 +44,22 @@ class NovelViewInferencer(BaseLWGANInferencer):
     """
 
     task = 'view'
+    call_args = ('src', 'src_smpl', 'out_dir')
+    preprocess_kwargs = BaseLWGANInferencer.preprocess_kwargs | {
+        'views', 'num_views', 'axis', 't_pose'
+    }
+    panel_labels = ('source', 'view', 'result')
 
-    def __call__(self,
-                 src: Any,
-                 src_smpl: Any = None,
+    def __call__(self, src: Any, src_smpl: Any = None,
                  out_dir: Optional[str] = None,
-                 *,
-                 views: Optional[Sequence[Sequence[float]]] = None,
-                 num_views: int = 36,
-                 axis: str = 'y',
-                 t_pose: bool = False,
-                 output_name: Optional[str] = None,
-                 batch_size: int = 8,
-                 background: Any = 'generated',
-                 front_warp: bool = False,
-                 side_by_side: bool = False,
-                 save_frames: bool = False,
-                 return_frames: Optional[bool] = None,
-                 src_bbox: Any = None,
-                 personalize_steps: int = 0,
-                 personalize_lr: Optional[float] = None,
-                 personalized_weights: Optional[str] = None,
-                 save_personalized: Optional[str] = None,
-                 fps: float = 30.0) -> Dict[str, Any]:
+                 **kwargs: Any) -> Dict[str, Any]:
         """Render the source person from new viewpoints.
+
+        Every keyword reaches one stage: ``preprocess_kwargs`` (inputs,
+        targets, personalisation), ``forward_kwargs`` (synthesis),
+        ``visualize_kwargs`` (``side_by_side``) or ``postprocess_kwargs``
+        (``out_dir``, ``save_frames``, ``return_frames``, ``fps``); an
+        unknown keyword raises a ``ValueError`` naming it.
 
         Args:
             src: source image(s) (path, folder, array); the first source is
@@ -81,7 +73,8 @@ class NovelViewInferencer(BaseLWGANInferencer):
             t_pose (bool): put the body in T-pose (root orientation kept).
             output_name (str, optional): default ``<source>-novel_view``.
             batch_size (int): views synthesized together.
-            background: ``'generated'``, ``'original'`` or an image.
+            background: ``'generated'``, ``'original'``, ``'inpainted'``
+                or an image.
             front_warp (bool): paste the directly warped face pixels.
             side_by_side (bool): also write source | target mesh | result.
             save_frames (bool): also write PNG frames.
@@ -97,9 +90,26 @@ class NovelViewInferencer(BaseLWGANInferencer):
             ``num_frames``, ``fps``, ``frames``, ``src_smpl`` and ``views``
             (V, 3) degrees.
         """
-        self.check_common(batch_size, fps)
-        if return_frames is None:
-            return_frames = out_dir is None
+        return super().__call__(src, src_smpl, out_dir, **kwargs)
+
+    def preprocess(self,
+                   src: Any,
+                   src_smpl: Any = None,
+                   views: Optional[Sequence[Sequence[float]]] = None,
+                   num_views: int = 36,
+                   axis: str = 'y',
+                   t_pose: bool = False,
+                   output_name: Optional[str] = None,
+                   batch_size: int = 8,
+                   background: Any = 'generated',
+                   src_bbox: Any = None,
+                   personalize_steps: int = 0,
+                   personalize_lr: Optional[float] = None,
+                   personalized_weights: Optional[str] = None,
+                   save_personalized: Optional[str] = None) -> InferenceRun:
+        """Read the sources, make the views and the target pose, and
+        personalise the generator when asked (see :meth:`__call__` for the
+        arguments); nothing is written."""
         if views is None:
             views = sweep_views(num_views, axis)
         views = np.asarray(views, dtype=np.float32).reshape(-1, 3) if len(
@@ -111,22 +121,33 @@ class NovelViewInferencer(BaseLWGANInferencer):
         name = self._output_name(output_name, state.name, 'novel_view')
         self.apply_personalization(state, personalize_steps, personalize_lr,
                                    personalized_weights, save_personalized)
-        writer = OutputWriter(out_dir, name, save_video=True,
-                              side_by_side=side_by_side,
-                              save_frames=save_frames,
-                              save_image=len(views) == 1, fps=fps,
-                              keep_frames=return_frames)
-        labels = (['source', 'view', 'result']
-                  if self.image_size[0] >= 96 else None)
-        n = len(views)
-        with torch.inference_mode(), writer:
-            enc = self.encode_sources(state, bg_opt)
-            theta0 = state.theta[:1]
-            pose = theta0[:, 3:75].clone()
-            if t_pose:
-                pose[:, 3:] = 0
-            cam, _, betas = split_theta(theta0, self.body_model.num_betas)
-            verts = self.body_model(pose, betas)['vertices']  # (1, V, 3)
+        pose = state.theta[:1, 3:75].clone()
+        if t_pose:
+            pose[:, 3:] = 0
+        return InferenceRun(
+            name, state, bg_opt, batch_size, len(views),
+            single_frame=len(views) == 1,
+            results=dict(src_smpl=state.theta.cpu().numpy(), views=views),
+            views=views, pose=pose)
+
+    def forward(self, run: InferenceRun, sink: Sink,
+                front_warp: bool = False) -> None:
+        """Encode the sources once, then render the rotated source mesh
+        view by view, batch by batch into ``sink`` (each batch with its
+        target meshes as ``ndc``).
+
+        Args:
+            run (InferenceRun): from :meth:`preprocess`.
+            sink (callable): receives every batch (see
+                :meth:`BaseLWGANInferencer.forward`).
+            front_warp (bool): paste the directly warped face pixels.
+        """
+        views, n, batch_size = run.views, run.num_frames, run.batch_size
+        with torch.inference_mode():
+            enc = self.encode_sources(run.state, run.background)
+            cam, _, betas = split_theta(run.state.theta[:1],
+                                        self.body_model.num_betas)
+            verts = self.body_model(run.pose, betas)['vertices']  # (1, V, 3)
             centre = (verts.amin(1) + verts.amax(1)) / 2
             for start in self._progress(range(0, n, batch_size),
                                         -(-n // batch_size), 'views'):
@@ -138,18 +159,7 @@ class NovelViewInferencer(BaseLWGANInferencer):
                                         centre.expand(N, -1))
                 ndc = weak_perspective_project(rotated, cam.expand(N, -1))
                 out = self.decode(enc, ndc, front_warp)
-                frames = self.visualize(None, out['img'])
-                sbs = None
-                if side_by_side:
-                    panels = as_uint8(self.render_bodies(ndc))
-                    sbs = [
-                        side_by_side_frame([state.images[0], p, f], labels)
-                        for p, f in zip(panels, frames)
-                    ]
-                writer.write(frames, sbs)
-        return self.postprocess(
-            writer, dict(src_smpl=state.theta.cpu().numpy(), views=views),
-            return_frames=return_frames)
+                sink(dict(img=out['img'], start=start, ndc=ndc))
 
 
 INFERENCERS.register_module(name='novel_view', module=NovelViewInferencer)

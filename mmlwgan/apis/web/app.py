@@ -29,7 +29,7 @@ the project's **synthetic** people: it shows the pipeline, it is not a model
 of real people. Without a SMPL file for a photo, the model's HMR estimates it.
 """
 
-BACKGROUNDS = ['original', 'generated', 'picture']
+BACKGROUNDS = ['inpainted', 'original', 'generated', 'picture']
 FILE_HEIGHT = 130  # px, upload boxes
 VIDEO_HEIGHT = 300  # px, result players
 
@@ -93,9 +93,10 @@ def _person_inputs(gr, tab: str) -> Tuple[Any, Any]:
 
 def _common_options(gr, tab: str) -> List[Any]:
     with gr.Row():
-        bg = gr.Radio(BACKGROUNDS, value='original', label='Background',
-                      info="'original': the photo's own; 'generated': "
-                      'inpainted by the model; or a picture',
+        bg = gr.Radio(BACKGROUNDS, value='inpainted', label='Background',
+                      info="'inpainted': the photo's own, the person removed "
+                      "by OpenCV; 'original': the same, filled by the "
+                      "model's G_BG; 'generated': all G_BG's; or a picture",
                       elem_id=f'{tab}-background')
         bg_pic = gr.Image(label='Background picture', type='filepath',
                           height=120, elem_id=f'{tab}-background-picture')

@@ -11,7 +11,7 @@ from typing import Optional, Union
 import numpy as np
 import torch
 
-from .ssim import ImageLike, to_hwc_numpy
+from .ssim import ImageLike, image_pair
 
 
 def psnr(img1: ImageLike, img2: ImageLike,
@@ -29,15 +29,7 @@ def psnr(img1: ImageLike, img2: ImageLike,
     Returns:
         float: PSNR in dB; ``inf`` for identical images.
     """
-    x, range1 = to_hwc_numpy(img1)
-    y, range2 = to_hwc_numpy(img2)
-    if x.shape != y.shape:
-        raise ValueError(f'Images differ in shape: {x.shape} vs {y.shape}.')
-    if data_range is None:
-        if range1 != range2:
-            raise ValueError('Cannot infer data_range from a uint8 and a '
-                             'float image; give data_range.')
-        data_range = range1
+    x, y, data_range = image_pair(img1, img2, data_range)
     mse = float(np.mean((x - y)**2))
     if mse == 0:
         return float('inf')

@@ -67,6 +67,29 @@ def to_hwc_numpy(img: ImageLike) -> Tuple[np.ndarray, float]:
     return arr.astype(np.float64), default_range
 
 
+def image_pair(img1: ImageLike, img2: ImageLike,
+               data_range: Optional[float] = None
+               ) -> Tuple[np.ndarray, np.ndarray, float]:
+    """Two images of one shape as float64 arrays (:func:`to_hwc_numpy`),
+    and the data range: ``data_range`` when given, else the inputs' own
+    default (they must agree).
+
+    Raises:
+        ValueError: the shapes differ, or no ``data_range`` is given for a
+            uint8 and a float image.
+    """
+    x, range1 = to_hwc_numpy(img1)
+    y, range2 = to_hwc_numpy(img2)
+    if x.shape != y.shape:
+        raise ValueError(f'Images differ in shape: {x.shape} vs {y.shape}.')
+    if data_range is None:
+        if range1 != range2:
+            raise ValueError('Cannot infer data_range from a uint8 and a '
+                             'float image; give data_range.')
+        data_range = range1
+    return x, y, data_range
+
+
 def _ssim_2d(x: np.ndarray, y: np.ndarray, data_range: float, win_size: int,
              gaussian_weights: bool, sigma: float,
              use_sample_covariance: bool, K1: float, K2: float) -> float:
@@ -129,15 +152,7 @@ def ssim(img1: ImageLike,
     Returns:
         float: the mean SSIM (1 for identical images).
     """
-    x, range1 = to_hwc_numpy(img1)
-    y, range2 = to_hwc_numpy(img2)
-    if x.shape != y.shape:
-        raise ValueError(f'Images differ in shape: {x.shape} vs {y.shape}.')
-    if data_range is None:
-        if range1 != range2:
-            raise ValueError('Cannot infer data_range from a uint8 and a '
-                             'float image; give data_range.')
-        data_range = range1
+    x, y, data_range = image_pair(img1, img2, data_range)
     if gaussian_weights:
         default_win = 2 * int(3.5 * sigma + 0.5) + 1
         if win_size is not None and win_size != default_win:

@@ -1,6 +1,10 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
-from .cameras import (PerspectiveCamera, WeakPerspectiveCamera, ndc_to_pixel,
-                      perspective_project, pixel_to_ndc,
+"""The body: SMPL and its files, cameras (projections, the image coordinate
+convention, the crop -> frame camera conversion), rotations, HMR and its
+crops."""
+from .cameras import (PerspectiveCamera, WeakPerspectiveCamera,
+                      crop_cam_to_frame_cam, frame_cam_to_crop_cam,
+                      ndc_to_pixel, perspective_project, pixel_to_ndc,
                       weak_perspective_project, weak_perspective_unproject_xy,
                       weak_to_perspective_translation)
 from .geometry import (axis_angle_to_matrix, euler_to_matrix,
@@ -22,6 +26,7 @@ __all__ = [
     'WeakPerspectiveCamera', 'PerspectiveCamera', 'weak_perspective_project',
     'weak_perspective_unproject_xy', 'perspective_project',
     'weak_to_perspective_translation', 'pixel_to_ndc', 'ndc_to_pixel',
+    'crop_cam_to_frame_cam', 'frame_cam_to_crop_cam',
     'axis_angle_to_matrix', 'matrix_to_axis_angle', 'euler_to_matrix',
     'rotate_points', 'HMR', 'IterativeRegressor', 'default_mean_theta',
     'HMRPredictor', 'crop_person', 'crop_to_image_coords',

@@ -19,21 +19,40 @@ Coordinate convention (used by the whole project):
   already turns SMPL's y-up body so that +Y points down the image and +Z away
   from the camera, hence no flip is applied here; ``z`` is kept for depth
   ordering (optionally multiplied by ``s``).
-"""
-from typing import Optional, Sequence, Tuple, Union
+* **Crop cameras**: HMR predicts ``[s, tx, ty]`` in the NDC of its square
+  person crop (:func:`~mmlwgan.models.body.crop_person`: centre ``(cx, cy)``
+  and side ``S`` in pixels of the frame). :func:`crop_cam_to_frame_cam`
+  turns it into the camera of the whole frame, :func:`frame_cam_to_crop_cam`
+  back.
 
+Crop camera -> frame camera (derivation). A point at crop NDC ``x_c`` lies
+at frame pixel ``u = cx + x_c * S / 2``, i.e. at frame NDC
+``x_f = (2 u + 1) / W - 1 = (S / W) x_c + o_x`` with
+``o_x = (2 cx + 1) / W - 1`` (same for y with ``H``, ``cy``, ``o_y``). With
+HMR's ``x_c = s_c (X + t_x)``::
+
+    x_f = s_f (X + t_x + o_x / s_f),   s_f = s_c S / W
+
+so the frame camera is ``[s_c S / W, t_x + o_x / s_f, t_y + o_y / s_f]``. A
+weak-perspective camera has a single scale, so this is exact for square
+frames (``H == W``) only.
+"""
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
+
+import numpy as np
 import torch
 import torch.nn as nn
 
 from mmlwgan.registry import MODELS
 
 ImageSize = Union[int, Sequence[int]]
+ArrayLike = Union[np.ndarray, torch.Tensor]
 
 __all__ = [
     'weak_perspective_project', 'weak_perspective_unproject_xy',
     'perspective_project', 'weak_to_perspective_translation',
-    'pixel_to_ndc', 'ndc_to_pixel', 'WeakPerspectiveCamera',
-    'PerspectiveCamera'
+    'pixel_to_ndc', 'ndc_to_pixel', 'crop_cam_to_frame_cam',
+    'frame_cam_to_crop_cam', 'WeakPerspectiveCamera', 'PerspectiveCamera'
 ]
 
 
@@ -204,6 +223,94 @@ def weak_to_perspective_translation(cam: torch.Tensor, focal: float,
     s, tx, ty = cam.unbind(-1)
     tz = 2.0 * focal / (image_size * s)
     return torch.stack([tx, ty, tz], dim=-1)
+
+
+def _crop_geometry(crop_info: Dict[str, Any],
+                   frame_size: Optional[Sequence[int]],
+                   strict: bool) -> Tuple[float, float, float]:
+    """``(S / W, o_x, o_y)`` of a crop in its frame (see the module
+    docstring)."""
+    h, w = frame_size if frame_size is not None else crop_info['orig_size']
+    h, w = int(h), int(w)
+    if strict and h != w:
+        raise ValueError(
+            f'a weak-perspective camera has one scale for x and y, so crop '
+            f'cameras convert exactly only to square frames; got {h}x{w}. '
+            'Crop the frame to a square first (see '
+            'mmlwgan.preprocessing.crop_square).')
+    cx, cy = (float(v) for v in crop_info['center'])
+    ratio = float(crop_info['side']) / w
+    ox = (2.0 * cx + 1.0) / w - 1.0
+    oy = (2.0 * cy + 1.0) / h - 1.0
+    return ratio, ox, oy
+
+
+def _stack_cam(cam: ArrayLike, s: Any, tx: Any, ty: Any) -> ArrayLike:
+    if isinstance(cam, torch.Tensor):
+        return torch.stack([s, tx, ty], dim=-1)
+    return np.stack([s, tx, ty], axis=-1)
+
+
+def crop_cam_to_frame_cam(cam: ArrayLike,
+                          crop_info: Dict[str, Any],
+                          frame_size: Optional[Sequence[int]] = None,
+                          strict: bool = True) -> ArrayLike:
+    """Convert a weak-perspective camera from crop NDC to frame NDC.
+
+    Both cameras are ``[s, tx, ty]`` with ``xy_ndc = s * (XY + [tx, ty])``
+    (x right, y down, ``[-1, 1]`` spans the image, grid_sample's
+    ``align_corners=False`` convention). The input camera's NDC is that of
+    the square crop of :func:`~mmlwgan.models.body.crop_person` (HMR's
+    input); the output's is that of the whole frame the crop was cut from.
+    See the module docstring for the derivation.
+
+    Args:
+        cam (np.ndarray | torch.Tensor): Crop cameras (..., 3) ``[s, tx,
+            ty]``, ``s > 0`` (e.g. HMR's).
+        crop_info (dict): The crop's info from ``crop_person``: ``center``
+            ``(cx, cy)`` and ``side`` in frame pixels (pixel centres at
+            integers), ``orig_size`` ``(H, W)`` of the frame. See
+            :func:`mmlwgan.preprocessing.map_crop_info` when the frame was
+            resized after cropping.
+        frame_size (Sequence[int], optional): ``(H, W)`` of the frame.
+            Defaults to ``crop_info['orig_size']``.
+        strict (bool): Refuse a non-square frame (the conversion is exact
+            only for ``H == W``). With False the scale is taken from the
+            width: x is exact, y is off by the factor ``W / H``. Defaults to
+            True.
+
+    Returns:
+        np.ndarray | torch.Tensor: Frame cameras (..., 3) ``[s, tx, ty]``,
+        of the type of ``cam``.
+
+    Raises:
+        ValueError: ``strict`` and a non-square frame.
+    """
+    ratio, ox, oy = _crop_geometry(crop_info, frame_size, strict)
+    s = cam[..., 0] * ratio
+    return _stack_cam(cam, s, cam[..., 1] + ox / s, cam[..., 2] + oy / s)
+
+
+def frame_cam_to_crop_cam(cam: ArrayLike,
+                          crop_info: Dict[str, Any],
+                          frame_size: Optional[Sequence[int]] = None,
+                          strict: bool = True) -> ArrayLike:
+    """Inverse of :func:`crop_cam_to_frame_cam`: frame NDC -> crop NDC.
+
+    Args:
+        cam (np.ndarray | torch.Tensor): Frame cameras (..., 3) ``[s, tx,
+            ty]``, ``s > 0``.
+        crop_info (dict): See :func:`crop_cam_to_frame_cam`.
+        frame_size (Sequence[int], optional): ``(H, W)`` of the frame.
+        strict (bool): See :func:`crop_cam_to_frame_cam`.
+
+    Returns:
+        np.ndarray | torch.Tensor: Crop cameras (..., 3) ``[s, tx, ty]``.
+    """
+    ratio, ox, oy = _crop_geometry(crop_info, frame_size, strict)
+    s_f = cam[..., 0]
+    return _stack_cam(cam, s_f / ratio, cam[..., 1] - ox / s_f,
+                      cam[..., 2] - oy / s_f)
 
 
 @MODELS.register_module()

@@ -15,6 +15,14 @@ Data flow of one batch (shapes for B pairs of S sources, H x W images):
 4. Losses (release weights in configs): source reconstruction L1,
    perceptual and face identity on the target, mask BCE against the eroded
    rendered background, total variation of the masks, LSGAN.
+
+Why one file of about 600 lines: it is one class whose methods are the
+steps above in order, sharing the submodules built in ``__init__``; the
+inferencers and the optimised pipeline call the geometry steps one by one
+(``project``, ``source_geometry``, ``encode_sources``, ``decode_targets``)
+and training calls them through ``train_step``, so splitting the class into
+mixins would scatter one data flow over several files. The geometry itself
+lives in :mod:`mmlwgan.models.flows` and :mod:`mmlwgan.models.renderers`.
 """
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
@@ -28,6 +36,8 @@ from mmlwgan.registry import BODY_MODELS, MODELS
 from ..body import split_theta, weak_perspective_project
 from ..flows import FlowComposer, erode, lwgan_masks
 from ..renderers import release_face_uv, uv_cond_map
+from .background import (BACKGROUNDS, inpaint_hole, inpaint_kernel,
+                         keep_known_pixels)
 
 ModelCfg = Optional[Union[dict, nn.Module]]
 
@@ -97,6 +107,10 @@ def _release_face_uv_of(body_model: nn.Module) -> Optional[Tensor]:
         dtype=torch.float32)
 
 
+#: Submodules that never live in mmlwgan checkpoints (built from the user's
+#: own files: body model, HMR, the losses' feature networks); dropped when
+#: saving and not required when loading (also by
+#: :func:`mmlwgan.apis.init_model`'s checks).
 EXTERNAL_PREFIXES = ('body_model.', 'hmr.', 'perceptual_loss.', 'face_loss.')
 
 
@@ -149,6 +163,17 @@ class LiquidWarpingGAN(BaseModel):
             map with the release's per-face rule.
         ft_kernel (int): erosion of the attention targets. Defaults to 3.
         bg_kernel (int): erosion of the background input. Defaults to 15.
+        bg_fill_hole_only (bool): keep the known pixels: the background is
+            the first source's own pixels where G_BG's input shows them
+            (``bg_input_mask``, the background eroded by ``bg_kernel``) and
+            G_BG's output only in the hole its body leaves,
+            ``bg = known * src + (1 - known) * G_BG`` (with
+            :func:`~mmlwgan.models.editors.background.keep_known_pixels`),
+            in training (losses, discriminator), in :meth:`forward` /
+            ``test_step`` and in :meth:`encode_sources`' ``'generated'``
+            background (which then equals ``'original'``). G_BG gets
+            gradients only from the hole. Defaults to False (the release:
+            G_BG regenerates the whole background).
         data_preprocessor (dict): defaults to ``LWGANDataPreprocessor``.
         init_cfg (dict, optional): mmengine init config.
     """
@@ -170,6 +195,7 @@ class LiquidWarpingGAN(BaseModel):
                  flow_convention: Optional[str] = None,
                  ft_kernel: int = 3,
                  bg_kernel: int = 15,
+                 bg_fill_hole_only: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
@@ -212,6 +238,7 @@ class LiquidWarpingGAN(BaseModel):
             self._release_face_uv = _release_face_uv_of(self.body_model)
         self.ft_kernel = ft_kernel
         self.bg_kernel = bg_kernel
+        self.bg_fill_hole_only = bool(bg_fill_hole_only)
         # Pretrained frozen networks and the body model are loaded from the
         # user's own files: keep them out of checkpoints (size; the SMPL
         # licence forbids redistributing its data).
@@ -414,7 +441,38 @@ class LiquidWarpingGAN(BaseModel):
         geo.update(self.generator_inputs(src_img, geo))
         out = self.generator(geo['bg_inputs'], geo['src_inputs'],
                              geo['tsf_inputs'], geo['flow'])
+        if self.bg_fill_hole_only:
+            out = self.keep_known_background(out, geo, src_img[:, 0])
         return out, geo
+
+    def keep_known_background(self, out: Dict[str, Tensor],
+                              geo: Dict[str, Tensor],
+                              src_img0: Tensor) -> Dict[str, Tensor]:
+        """``bg_fill_hole_only``: replace the generator's background by
+        the first source's pixels where they are known and composite the
+        images again over it.
+
+        Args:
+            out (dict): generator outputs: ``bg`` and ``tsf_color`` /
+                ``tsf_mask`` (and ``src_color`` / ``src_mask`` for
+                generators with a source stream).
+            geo (dict): holds ``bg_input_mask`` (B, S, 1, H, W).
+            src_img0 (Tensor): (B, 3, H, W) the first source.
+
+        Returns:
+            dict: ``out`` with ``bg``, ``tsf_img`` (and ``src_img``)
+            recomputed.
+        """
+        from ..generators.lwb_generator import compose
+        out = dict(out)
+        keep = geo['bg_input_mask'][:, 0]
+        bg = keep_known_pixels(src_img0.to(out['bg'].dtype), out['bg'], keep)
+        out['bg'] = bg
+        out['tsf_img'] = compose(out['tsf_color'], out['tsf_mask'], bg)
+        if 'src_color' in out:
+            out['src_img'] = compose(out['src_color'], out['src_mask'],
+                                     bg.unsqueeze(1))
+        return out
 
     # ------------------------------------------------------------------
     # inference: a source set encoded once, any number of targets
@@ -431,8 +489,11 @@ class LiquidWarpingGAN(BaseModel):
             src_smpl (Tensor): (S, 85) their thetas.
             background (str | Tensor): ``'generated'`` (G_BG's output),
                 ``'original'`` (the first source's own pixels, G_BG's
-                inside the region its body covers) or a (1, 3, H, W) image in
-                [-1, 1].
+                inside the region its body covers; what ``'generated'``
+                gives too with ``bg_fill_hole_only``), ``'inpainted'`` (the
+                first source's own pixels, that region filled by
+                ``cv2.inpaint``; see :mod:`.background`) or a (1, 3, H, W)
+                image in [-1, 1].
 
         Returns:
             dict: ``geo`` (:meth:`source_geometry` of the set, batch 1, plus
@@ -446,15 +507,21 @@ class LiquidWarpingGAN(BaseModel):
         cache = self.generator.encode_sources(geo['src_inputs'], decode=False)
         if isinstance(background, Tensor):
             bg = background
+        elif background not in BACKGROUNDS:
+            raise ValueError(f"background must be one of {BACKGROUNDS} or an "
+                             f'image tensor, got {background!r}')
+        elif background == 'inpainted':
+            # the hole: the first source's silhouette grown by a few pixels
+            # (not G_BG's wide bg_kernel input hole)
+            k = inpaint_kernel(src_img.shape[-1])
+            bg = inpaint_hole(src_img[:1],
+                              erode(1.0 - geo['src_body'][:, 0], k))
         else:
-            if background not in ('generated', 'original'):
-                raise ValueError("background must be 'generated', "
-                                 "'original' or an image tensor, got "
-                                 f'{background!r}')
             bg = self.generator.bg_net(geo['bg_inputs'])
-            if background == 'original':
-                keep = geo['bg_input_mask'][:, 0]
-                bg = src_img[:1] * keep + bg * (1 - keep)
+            # bg_fill_hole_only: 'generated' keeps the known pixels too
+            if background == 'original' or self.bg_fill_hole_only:
+                bg = keep_known_pixels(src_img[:1], bg,
+                                       geo['bg_input_mask'][:, 0])
         return dict(geo=geo, cache=cache, bg=bg, img0=src_img[:1])
 
     @torch.no_grad()
@@ -499,8 +566,9 @@ class LiquidWarpingGAN(BaseModel):
     def _disc_input(self, img: Tensor, cond: Tensor) -> Tensor:
         return torch.cat([img, cond], dim=1)
 
-    def generator_losses(self, out: Dict[str, Tensor], geo: Dict[str, Tensor],
-                         src_img: Tensor, tgt_img: Tensor) -> Dict[str, Tensor]:
+    def generator_losses(self, out: Dict[str, Tensor],
+                         geo: Dict[str, Tensor], src_img: Tensor,
+                         tgt_img: Tensor) -> Dict[str, Tensor]:
         """The generator's loss terms (each already weighted)."""
         losses = {}
         has_src = 'src_img' in out  # W_C / W_T have no source stream

@@ -1,10 +1,13 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from mmlwgan.models.body import (PerspectiveCamera, WeakPerspectiveCamera,
-                                 ndc_to_pixel, perspective_project,
+                                 crop_cam_to_frame_cam, crop_person,
+                                 frame_cam_to_crop_cam, ndc_to_pixel,
+                                 perspective_project,
                                  pixel_to_ndc, weak_perspective_project,
                                  weak_perspective_unproject_xy,
                                  weak_to_perspective_translation)
@@ -108,3 +111,82 @@ def test_weak_to_perspective_translation_equivalence():
     weak = weak_perspective_project(points, cam)
     torch.testing.assert_close(persp[..., :2], weak[..., :2], atol=1e-5,
                                rtol=0)
+
+
+# ---------------------------------------------------------------------------
+# crop camera -> frame camera
+# ---------------------------------------------------------------------------
+def _project_px(points: np.ndarray, cam: np.ndarray, size) -> np.ndarray:
+    """Pixels (N, 2) of ``points`` (N, 3) through a weak-perspective camera
+    in an image of ``size`` (H, W)."""
+    ndc = weak_perspective_project(
+        torch.from_numpy(points)[None], torch.from_numpy(cam)[None])
+    return ndc_to_pixel(ndc[0, :, :2], size).numpy()
+
+
+def _crop_px_to_frame_px(uv_crop: np.ndarray, info: dict) -> np.ndarray:
+    """By hand: crop pixel centre ``i`` of ``crop_person`` samples the frame
+    at ``c + (i + 0.5 - n / 2) * side / n`` (n = crop pixels, c = centre)."""
+    n = info['image_size']
+    centre = np.asarray(info['center'], np.float64)
+    return centre + (uv_crop + 0.5 - n / 2.0) * info['side'] / n
+
+
+def _brute_force_error(convert, points, cam_c, info, size) -> float:
+    uv_crop = _project_px(points, cam_c, info['image_size'])
+    expected = _crop_px_to_frame_px(uv_crop, info)
+    got = _project_px(points, convert(cam_c, info, size), size)
+    return float(np.abs(got - expected).max())
+
+
+@pytest.mark.parametrize('box', [(30.0, 40.0, 90.0, 150.0),
+                                 (5.0, 100.0, 60.0, 190.0)])
+def test_crop_cam_to_frame_cam_brute_force(box):
+    """Project 3D points with the crop camera into crop pixels, map them to
+    frame pixels through the crop box by hand: the converted frame camera
+    projects them to the same pixels (and back)."""
+    size = (200, 200)
+    rng = np.random.default_rng(0)
+    points = rng.uniform(-0.8, 0.8, (12, 3))
+    cam_c = np.array([0.7, 0.12, -0.2])  # off-centre, tx != ty
+    frame = np.zeros(size + (3, ), np.uint8)
+    _, info = crop_person(frame, box)  # HMR's crop: 224 px, diag_len 150
+    assert info['center'][0] != info['center'][1]
+    err = _brute_force_error(crop_cam_to_frame_cam, points, cam_c, info,
+                             size)
+    assert err < 1e-6, err
+    # tensors (batched) give the same cameras; the inverse round-trips
+    cam_f = crop_cam_to_frame_cam(cam_c, info)
+    cam_t = crop_cam_to_frame_cam(torch.from_numpy(cam_c)[None], info)
+    assert isinstance(cam_t, torch.Tensor) and cam_t.shape == (1, 3)
+    np.testing.assert_allclose(cam_t[0].numpy(), cam_f, atol=1e-12)
+    np.testing.assert_allclose(frame_cam_to_crop_cam(cam_f, info), cam_c,
+                               atol=1e-12)
+
+    # Plant-a-bug check: a wrong sign or swapped x / y in the conversion
+    # moves the pixels by far more than the tolerance above.
+    def flipped_sign(cam, info_, size_):
+        s, tx, ty = crop_cam_to_frame_cam(cam, info_, size_)
+        ox = (2 * info_['center'][0] + 1) / size_[1] - 1
+        return np.array([s, tx - 2 * ox / s, ty])
+
+    def swapped_xy(cam, info_, size_):
+        swapped = dict(info_, center=info_['center'][::-1])
+        return crop_cam_to_frame_cam(cam, swapped, size_)
+
+    for bug in (flipped_sign, swapped_xy):
+        assert _brute_force_error(bug, points, cam_c, info, size) > 1.0
+
+
+def test_crop_cam_to_frame_cam_non_square():
+    info = dict(center=(40.0, 25.0), side=30.0, image_size=224,
+                orig_size=(60, 80))
+    with pytest.raises(ValueError, match='square'):
+        crop_cam_to_frame_cam(np.array([1.0, 0.0, 0.0]), info)
+    # strict=False: the scale follows the width; x stays exact
+    points = np.random.default_rng(1).uniform(-0.5, 0.5, (6, 3))
+    cam_c = np.array([0.9, 0.05, 0.1])
+    uv = _crop_px_to_frame_px(_project_px(points, cam_c, 224), info)
+    cam_f = crop_cam_to_frame_cam(cam_c, info, strict=False)
+    got = _project_px(points, cam_f, (60, 80))
+    np.testing.assert_allclose(got[:, 0], uv[:, 0], atol=1e-9)

@@ -125,8 +125,3 @@ def side_by_side_frame(panels: Sequence[np.ndarray],
     """Panels (H, W, 3) uint8 side by side, labelled when ``labels``."""
     from mmlwgan.visualization import hstack_labelled
     return hstack_labelled([p.copy() for p in panels], labels)
-
-
-# ----------------------------------------------------------------------
-# state of one source set
-# ----------------------------------------------------------------------
