@@ -1,4 +1,9 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
+"""The networks and the model, in the order data flows: body (SMPL, HMR,
+cameras) -> renderers (rasterizer, condition maps) -> flows (transformation
+flow, masks, composition) -> generators (G_BG / G_SID / G_TSF, LWB,
+AttLWB) and discriminators -> losses -> editors (LiquidWarpingGAN, which
+owns the geometry path); converters load the release's checkpoints."""
 from .backbones import *  # noqa: F401,F403
 from .body import *  # noqa: F401,F403
 from .data_preprocessors import *  # noqa: F401,F403

@@ -1,4 +1,7 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
+"""Generators: G_BG / G_SID / G_TSF streams, the Liquid Warping Block
+generator (LWB) and its attention variant, the W_C / W_T / W_F baselines,
+and the optimised inference copy of G_TSF (FastTSF)."""
 from .attlwb import SPADE, AttentionalLWB
 from .baselines import (ConcatGenerator, FeatureWarpingGenerator,
                         TextureWarpingGenerator)

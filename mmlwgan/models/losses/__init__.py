@@ -1,4 +1,6 @@
 # Copyright (c) mmlwgan contributors. All rights reserved.
+"""Losses: pixel, perceptual (VGG19), face identity (SphereFace), mask,
+total variation and GAN losses, with the release's weights in configs."""
 try:  # SphereFace-20a is written separately; register it when present
     from .sphereface import SphereFace20a  # noqa: F401
 except ModuleNotFoundError as e:  # only "the module does not exist yet"
