@@ -546,4 +546,3 @@ def load_torch_file(path: str,
             map_location=map_location,
             weights_only=False,
             pickle_module=_pickle_module(allow, path)))
-

@@ -14,7 +14,6 @@ Every check raises :class:`ConversionError` naming the offending keys.
 import ast
 import os
 import os.path as osp
-import pickle
 import re
 import tempfile
 from collections import OrderedDict
