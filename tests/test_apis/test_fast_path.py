@@ -410,3 +410,25 @@ def test_fast_tsf_compile_falls_back_to_eager(monkeypatch):
         ref = gen.decode_targets(tsf, flows, cache, bg)
     assert 'no C++ compiler' in fast.compile_error
     assert_same_outputs(ref, out)
+
+
+@pytest.mark.parametrize('layout', sorted(LAYOUTS))
+def test_fast_tsf_mirrors_residual_color(layout):
+    """``residual_color``: FastTSF's colour is I_syn + the head, as
+    ``decode_targets``'; with the colour head zeroed it is I_syn."""
+    register_all_modules(init_default_scope=False)
+    torch.manual_seed(0)
+    gen = randomize_norms(MODELS.build(
+        dict(generator_cfg(), residual_color=True))).eval()
+    tsf, flows, cache, bg = decode_inputs(gen, n=3)
+    fast = FastTSF(gen, layout=layout)
+    with torch.inference_mode():
+        ref = gen.decode_targets(tsf, flows, cache, bg)
+        out = fast(tsf, flows, cache, bg)
+    assert_same_outputs(ref, out)
+    with torch.no_grad():
+        gen.tsf_net.color_head.weight.zero_()
+    with torch.inference_mode():
+        out = fast(tsf, flows, cache, bg)
+    torch.testing.assert_close(out['tsf_color'].contiguous(), tsf[:, :3],
+                               atol=0, rtol=0)

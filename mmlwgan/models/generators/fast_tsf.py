@@ -38,7 +38,8 @@ from torch import Tensor
 
 from mmlwgan.models.flows.flow import resize_flow
 from .lwb import LiquidWarpingBlock
-from .lwb_generator import broadcast_batch, compose, prepared_features
+from .lwb_generator import (broadcast_batch, compose, prepared_features,
+                            residual_color)
 
 __all__ = ['FastTSF', 'LAYOUTS', 'default_layout', 'instance_norm_act']
 
@@ -436,6 +437,9 @@ class FastTSF:
                 color, mask = self._stream(tsf_inputs, flows, feats,
                                            prepared)
         color, mask = color.float(), mask.float()
+        if getattr(self.gen, 'residual_color', False):
+            # as LWBGenerator.decode_targets: G_TSF corrects I_syn
+            color = residual_color(color, tsf_inputs[:, :color.shape[1]])
         out = dict(tsf_color=color, tsf_mask=mask)
         if bg is not None:
             out['tsf_img'] = compose(color, mask, bg)

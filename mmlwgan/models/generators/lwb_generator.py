@@ -39,6 +39,25 @@ def compose(color: Tensor, mask: Tensor, bg: Tensor) -> Tensor:
     return mask * bg + (1 - mask) * color
 
 
+def residual_color(color_head_out: Tensor, input_rgb: Tensor) -> Tensor:
+    """Colour of a stream that predicts a correction of its input image.
+
+    ``clamp(input_rgb + color_head_out, -1, 1)``: with the colour head at
+    zero (its last convolution zeroed, or at the start of training when the
+    head's output is small) the stream's colour *is* its input image (I_syn
+    for G_TSF, the background-removed source for G_SID).
+
+    Args:
+        color_head_out (Tensor): (B, 3, H, W) the colour head's output
+            (after its tanh), in [-1, 1].
+        input_rgb (Tensor): (B, 3, H, W) the stream's input RGB in [-1, 1].
+
+    Returns:
+        Tensor: (B, 3, H, W) in [-1, 1].
+    """
+    return (input_rgb.to(color_head_out.dtype) + color_head_out).clamp(-1, 1)
+
+
 def broadcast_batch(x: Tensor, n: int, name: str = 'cache') -> Tensor:
     """Expand a cached tensor of batch 1 to batch ``n`` (no copy).
 
@@ -106,6 +125,14 @@ class LWBGenerator(BaseModule):
             ``False`` for flows straight from the project's flow composer.
         init_cfg (dict, optional): mmengine init config (``Pretrained`` for
             converted weights).
+        residual_color (bool, keyword-only): G_SID and G_TSF predict a
+            correction of their input image instead of the colour itself:
+            ``colour = clamp(input RGB + colour head, -1, 1)`` (see
+            :func:`residual_color`), so G_TSF starts from the warped source
+            I_syn and G_SID from the source. No new parameters (checkpoints
+            load either way, but a model trained with one setting must run
+            with the same one). Defaults to False (the release: the colour
+            head's output is the colour).
 
     Examples:
         >>> gen = LWBGenerator(
@@ -128,8 +155,11 @@ class LWBGenerator(BaseModule):
                  fusion: Optional[dict] = None,
                  fusion_points: Optional[Sequence[int]] = None,
                  flow_align_corners: Optional[bool] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 *,
+                 residual_color: bool = False) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.residual_color = bool(residual_color)
         self.bg_net = build_module(bg_net)
         self.src_net = build_module(src_net)
         self.tsf_net = build_module(tsf_net)
@@ -233,6 +263,8 @@ class LWBGenerator(BaseModule):
         cache: Dict[str, object] = dict(num_sources=S)
         if decode:
             color, mask, feats = self.src_net(x, return_features=True)
+            if self.residual_color:
+                color = residual_color(color, x[:, :color.shape[1]])
             cache['src_color'] = color.view(B, S, *color.shape[1:])
             cache['src_mask'] = mask.view(B, S, *mask.shape[1:])
         else:
@@ -318,6 +350,8 @@ class LWBGenerator(BaseModule):
             return block(feat, src, flows)
 
         color, mask = self.tsf_net(tsf_inputs, fuse)
+        if self.residual_color:
+            color = residual_color(color, tsf_inputs[:, :color.shape[1]])
         out = dict(tsf_color=color, tsf_mask=mask)
         if bg is not None:
             out['tsf_img'] = compose(color, mask, bg)

@@ -28,3 +28,26 @@ def test_full_width_model_from_configs_matches_release(synthetic_smpl_npz):
     model = MODELS.build(cfg.model)
     assert model.align_corners is True  # follows the released fusion blocks
     assert num_params(model.generator) == 97_452_736
+
+
+def test_tiny_configs_build_and_v2_options(synthetic_smpl_npz):
+    """Every tiny synthetic config builds; only the v2 recipe turns on the
+    fidelity options (``residual_color``, ``bg_fill_hole_only``); the
+    released recipes keep the release's behaviour."""
+    import glob
+    register_all_modules(init_default_scope=False)
+    for path in sorted(glob.glob('configs/lwgan/*-tiny*_synthetic-64.py')):
+        cfg = Config.fromfile(path)
+        cfg.model.body_model.model_path = synthetic_smpl_npz
+        model = MODELS.build(cfg.model)
+        v2 = '-tiny-v2_' in path
+        assert getattr(model.generator, 'residual_color', False) is v2, path
+        assert model.bg_fill_hole_only is v2, path
+    for path in sorted(glob.glob('configs/lwgan/*_iper-256.py')):
+        cfg = Config.fromfile(path)
+        assert not cfg.model.get('bg_fill_hole_only', False), path
+        assert not cfg.model.generator.get('residual_color', False), path
+    v2 = Config.fromfile(
+        'configs/lwgan/lwgan_lwb-tiny-v2_1xb4-3000i_synthetic-64.py')
+    assert v2.train_cfg.max_iters == 3000
+    assert v2.param_scheduler.generator[1].end == 3000
