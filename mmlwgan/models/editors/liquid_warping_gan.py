@@ -491,9 +491,10 @@ class LiquidWarpingGAN(BaseModel):
                 ``'original'`` (the first source's own pixels, G_BG's
                 inside the region its body covers; what ``'generated'``
                 gives too with ``bg_fill_hole_only``), ``'inpainted'`` (the
-                first source's own pixels, that region filled by
-                ``cv2.inpaint``; see :mod:`.background`) or a (1, 3, H, W)
-                image in [-1, 1].
+                first source's own pixels, its silhouette grown by
+                :func:`~.background.inpaint_kernel` pixels filled by
+                ``cv2.inpaint``; no G_BG) or a (1, 3, H, W) image in
+                [-1, 1].
 
         Returns:
             dict: ``geo`` (:meth:`source_geometry` of the set, batch 1, plus
