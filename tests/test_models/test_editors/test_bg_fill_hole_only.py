@@ -12,33 +12,17 @@ from mmlwgan.synthetic.batch import make_synthetic_batch
 from mmlwgan.utils import register_all_modules
 from mmlwgan.visualization import BodyRenderer
 
-SIZE = 32
-NET = dict(base_channels=4, num_downs=2, num_blocks=1)
+from test_liquid_warping_gan import SIZE, tiny_model_cfg
 
 
 def model_cfg(smpl_path, **kwargs):
-    unet = dict(type='ResUnetGenerator', in_channels=6, **NET)
-    cfg = dict(
-        type='LiquidWarpingGAN',
-        generator=dict(type='LWBGenerator',
-                       bg_net=dict(type='ResNetGenerator', in_channels=4,
-                                   **NET),
-                       src_net=unet, tsf_net=unet,
-                       fusion=dict(type='LiquidWarpingBlock',
-                                   align_corners=False)),
-        discriminator=dict(type='PatchDiscriminator', in_channels=6,
-                           base_channels=4, num_layers=2),
-        body_model=dict(type='SMPL', model_path=smpl_path),
-        rasterizer=dict(type='MeshRasterizer', image_size=SIZE),
-        pixel_loss=dict(type='L1Loss', loss_weight=10.0),
-        perceptual_loss=dict(type='L1Loss', loss_weight=10.0,
-                             loss_name='loss_tsf'),
-        mask_loss=dict(type='MaskLoss', loss_weight=1.0),
-        tv_loss=dict(type='TVLoss', loss_weight=1.0),
-        gan_loss=dict(type='LSGANLoss', loss_weight=1.0),
-        bg_kernel=5)
+    """The editors' tiny model with a second L1 as perceptual loss and a
+    5 px background erosion (a visible hole at 32 px)."""
+    cfg = dict(perceptual_loss=dict(type='L1Loss', loss_weight=10.0,
+                                    loss_name='loss_tsf'),
+               bg_kernel=5)
     cfg.update(kwargs)
-    return cfg
+    return tiny_model_cfg(smpl_path, **cfg)
 
 
 def build(smpl_path, seed=0, **kwargs):
