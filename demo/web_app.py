@@ -60,8 +60,9 @@ def main(argv=None) -> int:
         print('error: the web app needs gradio: `make web`, or '
               "`pip install -e '.[web]'`", file=sys.stderr)
         return 1
-    from mmlwgan.apis.web import WebRunner, error_line
+    from mmlwgan.apis.web import WebRunner
     from mmlwgan.apis.web.app import build_app, launch_kwargs
+    from mmlwgan.utils.cli import run_main
     from mmlwgan.apis.web.examples import (DEMO_CHECKPOINT, DEMO_CONFIG,
                                            clothes_example, demo_cfg_options,
                                            demo_inputs)
@@ -74,14 +75,11 @@ def main(argv=None) -> int:
         DEMO_CHECKPOINT if bundled and args.checkpoint is None
         else args.checkpoint, device=args.device,
         cfg_options=cfg_options or None, out_root=args.out_dir)
-    try:
-        runner.load()  # a wrong config or checkpoint stops here, at once
-    except Exception as e:  # noqa: BLE001 - one line, as the other demos
-        from mmlwgan.utils.cli import debug_requested
-        if debug_requested():  # MMLWGAN_DEBUG=1: the traceback
-            raise
-        print(error_line(e), file=sys.stderr)
-        return 1
+    # a wrong config or checkpoint stops here, at once, in one line as the
+    # other demos (MMLWGAN_DEBUG=1: the traceback)
+    rc = run_main(runner.load)
+    if rc is not None:
+        return rc
     examples = demo_inputs() if bundled else None
     clothes = clothes_example(args.cache_dir) if bundled else None
     app = build_app(runner, examples, clothes, runner.part_names)

@@ -12,8 +12,8 @@ import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional
 
-__all__ = ['DEBUG_ENV', 'add_debug_arg', 'error_line', 'run_main',
-           'debug_requested', 'nothing_left_on_failure']
+__all__ = ['DEBUG_ENV', 'add_debug_arg', 'error_line', 'error_message',
+           'run_main', 'debug_requested', 'nothing_left_on_failure']
 
 #: environment variable that turns ``--debug`` on for every tool
 DEBUG_ENV = 'MMLWGAN_DEBUG'
@@ -61,6 +61,12 @@ def error_line(exc: BaseException) -> str:
     return msg
 
 
+def error_message(exc: BaseException) -> str:
+    """The one line a failing command prints on stderr:
+    ``error: <cause>`` (:func:`error_line`)."""
+    return f'error: {error_line(exc)}'
+
+
 def run_main(fn: Callable[[], Any], debug: bool = False) -> Any:
     """Run ``fn()`` and return its result; on an exception print one
     ``error:`` line on stderr and return 1 (130 on Ctrl-C), or re-raise it
@@ -77,7 +83,7 @@ def run_main(fn: Callable[[], Any], debug: bool = False) -> Any:
         if debug:
             raise
         sys.stdout.flush()
-        print(f'error: {error_line(e)}', file=sys.stderr)
+        print(error_message(e), file=sys.stderr)
         sys.stderr.flush()
         return 1
 

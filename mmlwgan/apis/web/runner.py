@@ -6,8 +6,8 @@ time, results as browser-playable files.
 option values), runs one of the three inferencers with a progress callback
 and returns the paths of the written videos, transcoded to H.264 (OpenCV's
 ``mp4v`` does not play in browsers). A failed run ends as the one line the
-command-line demos print (:func:`error_line`, from
-:mod:`mmlwgan.utils.cli`).
+command-line demos print (:func:`error_line`, which is
+:func:`mmlwgan.utils.cli.error_message`).
 """
 import os
 import os.path as osp
@@ -18,15 +18,10 @@ import time
 from typing import Any, Dict, List, Optional, Sequence
 
 from mmlwgan.apis.progress import ProgressCallback
-from mmlwgan.utils.cli import error_line as _cause
+# the one line a demo CLI prints on stderr for an exception: error: <cause>
+from mmlwgan.utils.cli import error_message as error_line
 
 __all__ = ['error_line', 'to_browser_video', 'WebRunner', 'source_list']
-
-
-def error_line(exc: BaseException) -> str:
-    """The one line a demo CLI prints on stderr for ``exc``:
-    ``error: <cause>`` (:func:`mmlwgan.utils.cli.error_line`)."""
-    return f'error: {_cause(exc)}'
 
 
 def to_browser_video(path: str, timeout: float = 300.0) -> str:
