@@ -122,19 +122,28 @@ def evaluator():
     return ev
 
 
+def held_out_model_and_loader(config: str, checkpoint: str,
+                              data_root: str, interval: int):
+    """The model of ``config`` with ``checkpoint`` (CPU) and a loader of the
+    dataset's test split at ``data_root`` (held-out actors, every
+    ``interval``-th frame of each video; no worker processes)."""
+    from mmlwgan.apis import init_model
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(data_options(data_root))
+    cfg.test_dataloader.dataset.test_interval = interval
+    cfg.test_dataloader.num_workers = 0
+    cfg.test_dataloader.persistent_workers = False
+    model = init_model(cfg, checkpoint, device='cpu')
+    return model, Runner.build_dataloader(cfg.test_dataloader)
+
+
 @torch.no_grad()
 def evaluate(method: str, ckpt: str, data_root: str, interval: int,
              baselines: bool):
     """Evaluate one trained method (and, once, the baselines) on the
     validation self-imitation pairs."""
-    from mmlwgan.apis import init_model
-    cfg = Config.fromfile(config_of(method))
-    cfg.merge_from_dict(data_options(data_root))
-    cfg.test_dataloader.dataset.test_interval = interval
-    cfg.test_dataloader.num_workers = 0
-    cfg.test_dataloader.persistent_workers = False
-    model = init_model(cfg, ckpt, device='cpu')
-    loader = Runner.build_dataloader(cfg.test_dataloader)
+    model, loader = held_out_model_and_loader(config_of(method), ckpt,
+                                              data_root, interval)
     evs = {METHODS[method]: evaluator()}
     if baselines:
         evs.update({'copy-source': evaluator(), 'warp-only': evaluator()})

@@ -27,13 +27,12 @@ import sys
 from typing import Dict, Optional, Sequence
 
 import torch
-from mmengine.config import Config
-from mmengine.runner import Runner
 
 HERE = osp.dirname(osp.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
-from benchmark_ablations import data_options, evaluator  # noqa: E402
+from benchmark_ablations import (evaluator,  # noqa: E402
+                                 held_out_model_and_loader)
 
 BACKGROUNDS = ('generated', 'original', 'inpainted')
 
@@ -56,16 +55,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def evaluate(config: str, checkpoint: str, data_root: str,
              interval: int) -> Dict[str, Dict[str, float]]:
     """The table's rows: metric name -> value, per row name."""
-    from mmlwgan.apis import init_model
     from mmlwgan.utils import register_all_modules
     register_all_modules(init_default_scope=True)
-    cfg = Config.fromfile(config)
-    cfg.merge_from_dict(data_options(data_root))
-    cfg.test_dataloader.dataset.test_interval = interval
-    cfg.test_dataloader.num_workers = 0
-    cfg.test_dataloader.persistent_workers = False
-    model = init_model(cfg, checkpoint, device='cpu')
-    loader = Runner.build_dataloader(cfg.test_dataloader)
+    model, loader = held_out_model_and_loader(config, checkpoint, data_root,
+                                              interval)
     rows = ('copy-source', 'warp-only') + BACKGROUNDS
     evs = {row: evaluator() for row in rows}
     count = 0

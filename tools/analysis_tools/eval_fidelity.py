@@ -51,13 +51,12 @@ import time
 from collections import defaultdict
 
 import torch
-from mmengine.config import Config
-from mmengine.runner import Runner
 
 HERE = osp.dirname(osp.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
-from benchmark_ablations import data_options, evaluator  # noqa: E402
+from benchmark_ablations import (evaluator,  # noqa: E402
+                                 held_out_model_and_loader)
 
 
 def masked_mean_abs(a, b, mask):
@@ -71,16 +70,10 @@ def masked_mean_abs(a, b, mask):
 @torch.no_grad()
 def evaluate(name, config, ckpt, data_root, interval, baselines,
              max_batches=None):
-    from mmlwgan.apis import init_model
     from mmlwgan.models.editors.background import inpaint_hole
-    cfg = Config.fromfile(config)
-    cfg.merge_from_dict(data_options(data_root))
-    cfg.test_dataloader.dataset.test_interval = interval
-    cfg.test_dataloader.num_workers = 0
-    cfg.test_dataloader.persistent_workers = False
-    model = init_model(cfg, ckpt, device='cpu')
+    model, loader = held_out_model_and_loader(config, ckpt, data_root,
+                                              interval)
     model.eval()
-    loader = Runner.build_dataloader(cfg.test_dataloader)
     rows = [name, f'{name}: mask+colour over source bg',
             f'{name}: hole by cv2.inpaint',
             f'{name}: colour in body, source elsewhere']
