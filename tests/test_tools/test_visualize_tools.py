@@ -148,3 +148,39 @@ def test_eval_backgrounds_rows(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| model, background='inpainted' |" in out
     assert sum(line.startswith('|') for line in out.splitlines()) == 7
+
+
+def test_visualize_predictions_background(vis, tmp_path):
+    """'ours' goes through the inference path with the chosen background:
+    'inpainted' keeps the source's own pixels away from both bodies (the
+    bundled model's G_BG, what 'test' shows, does not)."""
+    import torch
+    from mmlwgan.synthetic.iper import make_synthetic_iper
+    from mmlwgan.visualization.image_utils import to_uint8
+    data = str(tmp_path / 'data')
+    make_synthetic_iper(data, num_actors=2, num_clothes=1, num_actions=1,
+                        num_frames=10, image_size=64, seed=7)
+    model, dataset = vis.build(vis.parse_args(
+        [CONFIG, CHECKPOINT, '--data-root', data, '--out', 'x.png']))
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    picks = vis.pick_pairs(infos, 2)
+    cells = {bg: vis.predict_rows(model, dataset, picks, bg)[0]
+             for bg in ('inpainted', 'test')}
+    from mmengine.dataset import pseudo_collate
+    data_in = pseudo_collate([dataset[i] for i in picks])
+    inputs = model.data_preprocessor(data_in, False)['inputs']
+    geo = model.compute_geometry(inputs['src_smpl'], inputs['tgt_smpl'])
+    far = torch.nn.functional.max_pool2d(
+        geo['src_body'][:, 0] + geo['tgt_body'], 9, 1, 4)[:, 0] == 0
+    for i in range(len(picks)):
+        src = to_uint8(inputs['src_img'][i, 0], (-1, 1))
+        away = far[i].numpy()
+        assert away.mean() > 0.5
+        diff = {bg: np.abs(c[i][3].astype(int) - src.astype(int))[away]
+                for bg, c in cells.items()}
+        assert diff['inpainted'].max() <= 1
+        assert diff['test'].mean() > 5
+        # the other columns do not depend on the background
+        for k in (0, 1, 2, 4):
+            assert np.array_equal(cells['inpainted'][i][k],
+                                  cells['test'][i][k])

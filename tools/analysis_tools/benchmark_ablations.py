@@ -34,6 +34,8 @@ import os.path as osp
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Optional
 
 import torch
 from mmengine.config import Config
@@ -43,6 +45,15 @@ from mmengine.runner import Runner
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 METHODS = dict(
     wc='W_C', wt='W_T', wf='W_F', lwb='LWB', attlwb='AttLWB')
+#: training recipes every method can run under: ``released`` (the tiny
+#: configs as they are: the release's losses with the GAN, G_BG's whole
+#: picture as background) and ``v3`` (the bundled model's recipe, see
+#: ``lwgan_lwb-tiny-v3_1xb4-4000i_synthetic-64.py``: no adversarial loss,
+#: the source's known background pixels kept, ``bg_kernel`` 7, and residual
+#: colour for the methods whose target stream sees I_syn)
+RECIPES = ('released', 'v3')
+#: the methods whose target stream's input holds I_syn
+I_SYN_METHODS = ('lwb', 'attlwb', 'wt')
 
 
 def config_of(method: str) -> str:
@@ -68,6 +79,20 @@ def ensure_data(data_root: str, args, realism=None) -> None:
                         image_size=128, seed=0, **(realism or {}))
 
 
+def recipe_options(method: str, recipe: str) -> dict:
+    """Config overrides of ``recipe`` (one of :data:`RECIPES`) for
+    ``method``."""
+    if recipe not in RECIPES:
+        raise ValueError(f'recipe must be one of {RECIPES}, got {recipe!r}')
+    if recipe == 'released':
+        return {}
+    opts = {'model.gan_loss': None, 'model.bg_fill_hole_only': True,
+            'model.bg_kernel': 7}
+    if method in I_SYN_METHODS:
+        opts['model.generator.residual_color'] = True
+    return opts
+
+
 def data_options(data_root: str) -> dict:
     return {
         'train_dataloader.dataset.data_root': data_root,
@@ -77,8 +102,10 @@ def data_options(data_root: str) -> dict:
     }
 
 
-def train_options(data_root: str, iters: int) -> list:
+def train_options(data_root: str, iters: int,
+                  recipe_opts: Optional[dict] = None) -> list:
     opts = dict(data_options(data_root))
+    opts.update(recipe_opts or {})
     opts.update({
         'train_cfg.max_iters': iters,
         'train_cfg.val_interval': iters + 1,
@@ -99,18 +126,26 @@ def train_options(data_root: str, iters: int) -> list:
     return [f'{k}={v}' for k, v in opts.items()]
 
 
-def train(method: str, work_dir: str, data_root: str, iters: int) -> str:
+def train(method: str, work_dir: str, data_root: str, iters: int,
+          recipe: str = 'released', threads: Optional[int] = None) -> str:
+    """Train ``method`` with ``tools/train.py`` (log in ``<work_dir>.log``;
+    ``threads``: the run's ``OMP_NUM_THREADS``) unless its last checkpoint
+    is there; returns the checkpoint."""
     ckpt = osp.join(work_dir, f'iter_{iters}.pth')
     if osp.isfile(ckpt):
         print(f'[{METHODS[method]}] reusing {ckpt}')
         return ckpt
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'),
            config_of(method), '--work-dir', work_dir, '--cfg-options',
-           *train_options(data_root, iters)]
+           *train_options(data_root, iters, recipe_options(method, recipe))]
     t0 = time.perf_counter()
     os.makedirs(osp.dirname(work_dir), exist_ok=True)
+    env = dict(os.environ)
+    if threads:
+        env['OMP_NUM_THREADS'] = str(threads)
     with open(work_dir + '.log', 'w') as log:
-        subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT)
+        subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT,
+                       env=env)
     print(f'[{METHODS[method]}] trained {iters} iterations in '
           f'{time.perf_counter() - t0:.0f}s')
     return ckpt
@@ -123,13 +158,16 @@ def evaluator():
 
 
 def held_out_model_and_loader(config: str, checkpoint: str,
-                              data_root: str, interval: int):
-    """The model of ``config`` with ``checkpoint`` (CPU) and a loader of the
+                              data_root: str, interval: int,
+                              options: Optional[dict] = None):
+    """The model of ``config`` (plus the overrides ``options``, e.g.
+    :func:`recipe_options`) with ``checkpoint`` (CPU) and a loader of the
     dataset's test split at ``data_root`` (held-out actors, every
     ``interval``-th frame of each video; no worker processes)."""
     from mmlwgan.apis import init_model
     cfg = Config.fromfile(config)
     cfg.merge_from_dict(data_options(data_root))
+    cfg.merge_from_dict(options or {})
     cfg.test_dataloader.dataset.test_interval = interval
     cfg.test_dataloader.num_workers = 0
     cfg.test_dataloader.persistent_workers = False
@@ -139,11 +177,12 @@ def held_out_model_and_loader(config: str, checkpoint: str,
 
 @torch.no_grad()
 def evaluate(method: str, ckpt: str, data_root: str, interval: int,
-             baselines: bool):
+             baselines: bool, recipe: str = 'released'):
     """Evaluate one trained method (and, once, the baselines) on the
     validation self-imitation pairs."""
-    model, loader = held_out_model_and_loader(config_of(method), ckpt,
-                                              data_root, interval)
+    model, loader = held_out_model_and_loader(
+        config_of(method), ckpt, data_root, interval,
+        recipe_options(method, recipe))
     evs = {METHODS[method]: evaluator()}
     if baselines:
         evs.update({'copy-source': evaluator(), 'warp-only': evaluator()})
@@ -185,13 +224,21 @@ def main(argv=None):
         '--noisy-data-root', default=None,
         help='also run everything on this variant with real-world error '
         '(generated with make_synthetic_iper.py --real-world if missing; '
-        'models trained under <work-dir>/noisy/)')
+        'models trained under <work-dir>/<recipe>/noisy/)')
     parser.add_argument('--work-dir',
                         default=osp.join(ROOT, 'work_dirs', 'ablation'))
     parser.add_argument('--iters', type=int, default=300)
+    parser.add_argument('--recipe', choices=RECIPES, default='released',
+                        help="'released': the tiny configs as they are; "
+                        "'v3': the bundled model's recipe (no GAN, known "
+                        'background pixels kept, residual colour where the '
+                        'input holds I_syn)')
     parser.add_argument('--methods', nargs='+', default=['wc', 'wt', 'wf',
                                                          'lwb'],
                         choices=sorted(METHODS))
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='training runs at a time (the cores are shared '
+                        'out between them)')
     parser.add_argument('--test-interval', type=int, default=5,
                         help='every k-th frame of each validation video')
     parser.add_argument('--actors', type=int, default=4)
@@ -202,19 +249,31 @@ def main(argv=None):
 
     from mmlwgan.utils import register_all_modules
     register_all_modules(init_default_scope=True)
-    sets = [('clean', osp.abspath(args.data_root), None, args.work_dir)]
+    # models of each recipe under their own folder (checkpoints there are
+    # reused by a later run)
+    work_root = osp.join(args.work_dir, args.recipe)
+    sets = [('clean', osp.abspath(args.data_root), None, work_root)]
     if args.noisy_data_root:
         sets.append(('noisy', osp.abspath(args.noisy_data_root), REAL_WORLD,
-                     osp.join(args.work_dir, 'noisy')))
-    all_results = {}
-    for name, data_root, realism, work_root in sets:
+                     osp.join(work_root, 'noisy')))
+    for _, data_root, realism, _ in sets:
         ensure_data(data_root, args, realism)
+    jobs = max(1, args.jobs)
+    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+    with ThreadPoolExecutor(jobs) as pool:
+        ckpts = {(name, method): pool.submit(
+            train, method, osp.join(set_root, method), data_root,
+            args.iters, args.recipe, threads)
+            for name, data_root, _, set_root in sets
+            for method in args.methods}
+        ckpts = {k: f.result() for k, f in ckpts.items()}
+    all_results = {}
+    for name, data_root, _, _ in sets:
         results = {}
         for i, method in enumerate(args.methods):
-            work_dir = osp.join(work_root, method)
-            ckpt = train(method, work_dir, data_root, args.iters)
-            results.update(evaluate(method, ckpt, data_root,
-                                    args.test_interval, baselines=(i == 0)))
+            results.update(evaluate(method, ckpts[name, method], data_root,
+                                    args.test_interval, baselines=(i == 0),
+                                    recipe=args.recipe))
         all_results[name] = results
 
     order = ['copy-source', 'warp-only'] + [METHODS[m] for m in args.methods]
@@ -222,8 +281,9 @@ def main(argv=None):
         results = all_results[name]
         what = describe_data(data_root) if len(sets) > 1 else ''
         print(f'\nself-imitation on held-out synthetic videos '
-              f'({args.iters} training iterations each, 64 px; source frames '
-              f'themselves excluded){what}')
+              f'({args.iters} training iterations each, recipe '
+              f'{args.recipe!r}, 64 px; source frames themselves '
+              f'excluded){what}')
         print('| method | SSIM (up) | PSNR (up) | masked L1 (down) | '
               'L1 (down) |')
         print('|---|---|---|---|---|')

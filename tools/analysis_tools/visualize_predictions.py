@@ -12,7 +12,11 @@ Writes a PNG grid, one row per held-out pair and the columns
 - ``warp-only``: the source warped by the flow T inside the target body,
   the source image elsewhere (the training-free baseline of
   ``benchmark_ablations.py``);
-- ``ours``: the model's prediction as it runs;
+- ``ours``: the model's prediction through the inference path
+  (``encode_sources`` / ``decode_targets``) with ``--background`` (default
+  ``'inpainted'``, the inferencers' and the demo's), or as ``test_step``
+  runs it (``--background test``: the background the model was trained
+  with);
 - ``ground truth``: the target frame.
 
 Pairs come from the dataset's test split (``val.txt``, held-out actors, and
@@ -70,6 +74,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--scale', type=int, default=2,
                         help='pixel repetition of every cell '
                         '(default: %(default)s)')
+    parser.add_argument(
+        '--background', default='inpainted',
+        choices=['inpainted', 'original', 'generated', 'test'],
+        help="the model's background (encode_sources), or 'test' for the "
+        'model as test_step runs it (default: %(default)s)')
     parser.add_argument('--title', default=None,
                         help='a line above the grid')
     parser.add_argument('--device', default='cpu')
@@ -174,8 +183,10 @@ def body_renders(model, tgt_smpl: torch.Tensor, size: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def predict_rows(model, dataset, picks: List[int]):
-    """Cells, row labels and PSNR notes of the picked pairs."""
+def predict_rows(model, dataset, picks: List[int],
+                 background: str = 'inpainted'):
+    """Cells, row labels and PSNR notes of the picked pairs (``background``:
+    see ``--background``)."""
     from mmengine.dataset import pseudo_collate
     from mmlwgan.visualization.image_utils import to_uint8
     data = pseudo_collate([dataset[i] for i in picks])
@@ -188,8 +199,14 @@ def predict_rows(model, dataset, picks: List[int]):
     rows, labels, notes = [], [], []
     for i, s in enumerate(samples):
         warp = torch.where(s.body_mask > 0, s.warped_img, src[i])
+        pred = s.pred_img
+        if background != 'test':
+            enc = model.encode_sources(inputs['src_img'][i],
+                                       inputs['src_smpl'][i], background)
+            tgt_ndc, _ = model.project(inputs['tgt_smpl'][i:i + 1])
+            pred = model.decode_targets(enc, tgt_ndc)['img'][0]
         cells = [to_uint8(src[i], (-1, 1)), poses[i],
-                 to_uint8(warp, (-1, 1)), to_uint8(s.pred_img, (-1, 1)),
+                 to_uint8(warp, (-1, 1)), to_uint8(pred, (-1, 1)),
                  to_uint8(tgt[i], (-1, 1))]
         gt = cells[-1]
         rows.append(cells)
@@ -235,7 +252,8 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     picks = pick_pairs(infos, args.rows)
     if not picks:
         raise ValueError(f'no held-out pair in {args.data_root}')
-    rows, labels, notes = predict_rows(model, dataset, picks)
+    rows, labels, notes = predict_rows(model, dataset, picks,
+                                       args.background)
     grid = compose_grid(rows, labels, notes, args.scale, args.title)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     if not cv2.imwrite(args.out, cv2.cvtColor(grid, cv2.COLOR_RGB2BGR),

@@ -14,13 +14,16 @@ from torch import Tensor
 
 from mmlwgan.registry import MODELS
 from .lwb_generator import (LWBGenerator, ModuleOrCfg, broadcast_batch,
-                            build_module, compose)
+                            build_module, compose, residual_color)
 
 
 class _SingleStreamGenerator(BaseModule):
     """G_BG + one ResUnet target stream, no source stream, no fusion."""
 
     has_source_stream = False
+    #: colour = I_syn + the colour head (:func:`residual_color`); only W_T,
+    #: whose input is I_syn, offers it
+    residual_color = False
 
     def __init__(self,
                  bg_net: ModuleOrCfg,
@@ -57,6 +60,8 @@ class _SingleStreamGenerator(BaseModule):
             with ``bg``, ``tsf_img`` (N, 3, H, W).
         """
         color, mask = self.tsf_net(self.target_inputs(tsf_inputs, cache))
+        if self.residual_color:
+            color = residual_color(color, tsf_inputs[:, :color.shape[1]])
         out = dict(tsf_color=color, tsf_mask=mask)
         if bg is not None:
             out['tsf_img'] = compose(color, mask, bg)
@@ -160,7 +165,19 @@ class TextureWarpingGenerator(_SingleStreamGenerator):
         bg_net (dict | nn.Module): G_BG.
         tsf_net (dict | nn.Module): ResUnet with 6 input channels.
         init_cfg (dict, optional): mmengine init config.
+        residual_color (bool, keyword-only): the colour is I_syn plus the
+            colour head (:func:`~.lwb_generator.residual_color`), as
+            :class:`LWBGenerator`'s option. Defaults to False (the release).
     """
+
+    def __init__(self,
+                 bg_net: ModuleOrCfg,
+                 tsf_net: ModuleOrCfg,
+                 init_cfg: Optional[dict] = None,
+                 *,
+                 residual_color: bool = False) -> None:
+        super().__init__(bg_net, tsf_net, init_cfg)
+        self.residual_color = bool(residual_color)
 
     def encode_sources(self, src_inputs: Tensor,
                        decode: bool = False) -> Dict[str, object]:

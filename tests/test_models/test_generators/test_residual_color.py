@@ -103,3 +103,28 @@ def test_off_by_default_and_unchanged():
         assert torch.equal(a[k], b[k]), k
     assert torch.equal(a['tsf_color'], heads['tsf_net'])
     assert torch.equal(a['src_color'].flatten(0, 1), heads['src_net'])
+
+
+def test_texture_warping_baseline_residual():
+    """W_T offers the same option: zero head -> I_syn; off -> the head."""
+    from mmlwgan.models.generators import TextureWarpingGenerator
+
+    def wt(**kwargs):
+        torch.manual_seed(0)
+        return TextureWarpingGenerator(
+            bg_net=dict(type='ResNetGenerator', in_channels=4,
+                        base_channels=8),
+            tsf_net=tiny(), **kwargs).eval()
+
+    gen, plain = wt(residual_color=True), wt()
+    assert not plain.residual_color
+    bg_in, src_in, tsf_in, flows = rand_inputs()
+    with torch.no_grad():
+        out = gen(bg_in, src_in, tsf_in, flows)
+        head = plain(bg_in, src_in, tsf_in, flows)
+        torch.testing.assert_close(
+            out['tsf_color'],
+            (tsf_in[:, :3] + head['tsf_color']).clamp(-1, 1))
+        gen.tsf_net.color_head.weight.zero_()
+        out = gen(bg_in, src_in, tsf_in, flows)
+    assert torch.equal(out['tsf_color'], tsf_in[:, :3])
