@@ -6,19 +6,19 @@ Examples:
     # bundled synthetic person is also the reference (a smoke test: give a
     # picture of someone else); writes outputs/cli/source-wears-source.mp4
     python demo/appearance_transfer.py \\
-        --config configs/lwgan/lwgan_lwb-tiny_1xb4-300i_synthetic-64.py \\
-        --checkpoint demo/checkpoints/lwgan_lwb-tiny_synthetic-64_fp16.pth \\
-        --src demo/data/source.png --src-smpl demo/data/source_smpl.pkl \\
-        --ref demo/data/source.png --ref-smpl demo/data/source_smpl.pkl \\
-        --out-dir outputs/cli
+      --config configs/lwgan/lwgan_lwb-tiny-v3_1xb4-4000i_synthetic-64.py \\
+      --checkpoint demo/checkpoints/lwgan_lwb-tiny-v3_synthetic-64_fp16.pth \\
+      --src demo/data/source.png --src-smpl demo/data/source_smpl.pkl \\
+      --ref demo/data/source.png --ref-smpl demo/data/source_smpl.pkl \\
+      --out-dir outputs/cli
 
     # your photos with the release's weights, converted once
     # (tools/model_converters/convert_release.py assets --out
     # checkpoints/lwgan_release; its SMPL has the release's body parts)
     python demo/appearance_transfer.py \\
-        --config checkpoints/lwgan_release/config.py \\
-        --checkpoint checkpoints/lwgan_release/lwgan.pth --src person.jpg \\
-        --ref clothes.jpg --out-dir outputs
+      --config checkpoints/lwgan_release/config.py \\
+      --checkpoint checkpoints/lwgan_release/lwgan.pth --src person.jpg \\
+      --ref clothes.jpg --out-dir outputs
     # a real SMPL without part labels: give the release's part file
     python demo/appearance_transfer.py ... --part-file smpl_part_info.json
 

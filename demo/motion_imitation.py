@@ -6,19 +6,19 @@ Examples:
     # the bundled synthetic person and dance (SMPL given: the model has no
     # HMR); writes outputs/cli/source-motion.mp4 and the side-by-side video
     python demo/motion_imitation.py \\
-        --config configs/lwgan/lwgan_lwb-tiny_1xb4-300i_synthetic-64.py \\
-        --checkpoint demo/checkpoints/lwgan_lwb-tiny_synthetic-64_fp16.pth \\
-        --src demo/data/source.png --src-smpl demo/data/source_smpl.pkl \\
-        --ref demo/data/motion.pkl --out-dir outputs/cli --side-by-side
+      --config configs/lwgan/lwgan_lwb-tiny-v3_1xb4-4000i_synthetic-64.py \\
+      --checkpoint demo/checkpoints/lwgan_lwb-tiny-v3_synthetic-64_fp16.pth \\
+      --src demo/data/source.png --src-smpl demo/data/source_smpl.pkl \\
+      --ref demo/data/motion.pkl --out-dir outputs/cli --side-by-side
 
     # your photo and video with the release's weights, converted once
     # (tools/model_converters/convert_release.py assets --out
     # checkpoints/lwgan_release writes the config and the checkpoint; HMR
     # estimates the SMPL)
     python demo/motion_imitation.py \\
-        --config checkpoints/lwgan_release/config.py \\
-        --checkpoint checkpoints/lwgan_release/lwgan.pth \\
-        --src person.jpg --ref dance.mp4 --out-dir outputs --side-by-side
+      --config checkpoints/lwgan_release/config.py \\
+      --checkpoint checkpoints/lwgan_release/lwgan.pth \\
+      --src person.jpg --ref dance.mp4 --out-dir outputs --side-by-side
     # reference given as a SMPL sequence (iPER pose_shape.pkl), no video:
     python demo/motion_imitation.py ... --ref smpls/001/1/1/pose_shape.pkl
 

@@ -6,18 +6,18 @@ Examples:
     # the bundled synthetic person, a 360-degree turn in 36 views; writes
     # outputs/cli/source-novel_view.mp4
     python demo/novel_view.py \\
-        --config configs/lwgan/lwgan_lwb-tiny_1xb4-300i_synthetic-64.py \\
-        --checkpoint demo/checkpoints/lwgan_lwb-tiny_synthetic-64_fp16.pth \\
-        --src demo/data/source.png --src-smpl demo/data/source_smpl.pkl \\
-        --out-dir outputs/cli --num-views 36
+      --config configs/lwgan/lwgan_lwb-tiny-v3_1xb4-4000i_synthetic-64.py \\
+      --checkpoint demo/checkpoints/lwgan_lwb-tiny-v3_synthetic-64_fp16.pth \\
+      --src demo/data/source.png --src-smpl demo/data/source_smpl.pkl \\
+      --out-dir outputs/cli --num-views 36
 
     # your photo with the release's weights, converted once
     # (tools/model_converters/convert_release.py assets --out
     # checkpoints/lwgan_release)
     python demo/novel_view.py \\
-        --config checkpoints/lwgan_release/config.py \\
-        --checkpoint checkpoints/lwgan_release/lwgan.pth --src person.jpg \\
-        --out-dir outputs --num-views 36
+      --config checkpoints/lwgan_release/config.py \\
+      --checkpoint checkpoints/lwgan_release/lwgan.pth --src person.jpg \\
+      --out-dir outputs --num-views 36
     # given Euler angles (degrees about x, y, z), in T-pose
     python demo/novel_view.py ... --views 0,30,0 0,90,0 --t-pose
 

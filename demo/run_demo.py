@@ -4,7 +4,7 @@ view sweep with the bundled model on bundled inputs, on CPU.
 
 Bundled (all small, in ``demo/``):
 
-- ``checkpoints/lwgan_lwb-tiny_synthetic-64_fp16.pth``: a narrow LWB
+- ``checkpoints/lwgan_lwb-tiny-v3_synthetic-64_fp16.pth``: a narrow LWB
   generator **trained on the project's synthetic data** (64 px), not a model
   of real people;
 - ``data/source.png`` + ``data/source_smpl.pkl``: a held-out synthetic person
@@ -29,9 +29,9 @@ from mmlwgan.synthetic import get_synthetic_smpl_path
 HERE = osp.dirname(osp.abspath(__file__))
 ROOT = osp.dirname(HERE)
 CONFIG = osp.join(ROOT, 'configs', 'lwgan',
-                  'lwgan_lwb-tiny_1xb4-300i_synthetic-64.py')
+                  'lwgan_lwb-tiny-v3_1xb4-4000i_synthetic-64.py')
 CHECKPOINT = osp.join(HERE, 'checkpoints',
-                      'lwgan_lwb-tiny_synthetic-64_fp16.pth')
+                      'lwgan_lwb-tiny-v3_synthetic-64_fp16.pth')
 
 
 def main(argv=None):
@@ -45,10 +45,11 @@ def main(argv=None):
     parser.add_argument(
         '--background', default='inpainted',
         help="'inpainted' (the source picture's own background, the person "
-        "removed by cv2.inpaint: the bundled model's G_BG was trained on few "
-        "backgrounds and fills a new one's hole with a coloured halo), "
-        "'original' (the same, G_BG filling the hole), 'generated' (G_BG's "
-        "whole picture) or an image path")
+        "removed by cv2.inpaint in a 3 px band around the silhouette), "
+        "'original' (the same, G_BG filling the 7 px hole it was trained on: "
+        "no better than cv2.inpaint per pixel, and wider), 'generated' (G_BG; "
+        "the bundled model keeps the known pixels, so as 'original') or an "
+        'image path')
     args = parser.parse_args(argv)
 
     smpl = get_synthetic_smpl_path(args.cache_dir)

@@ -10,9 +10,9 @@ from mmlwgan.apis import (AppearanceTransferInferencer, LWGANInferencer,
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'lwgan',
-                  'lwgan_lwb-tiny_1xb4-300i_synthetic-64.py')
+                  'lwgan_lwb-tiny-v3_1xb4-4000i_synthetic-64.py')
 CKPT = osp.join(ROOT, 'demo', 'checkpoints',
-                'lwgan_lwb-tiny_synthetic-64_fp16.pth')
+                'lwgan_lwb-tiny-v3_synthetic-64_fp16.pth')
 
 
 def test_public_api_is_small():

@@ -64,7 +64,7 @@ def test_every_option_has_a_home(bench, train_bench):
 
 
 def test_benchmark_tiny_prints_the_expected_rows(bench, capsys, tmp_path,
-                                                  synthetic_smpl_dir):
+                                                 synthetic_smpl_dir):
     out = bench.main([
         '--device', 'cpu', '--models', 'tiny', '--sizes', '32', '--batch',
         '1', '2', '--frames', '4', '--repeats', '1', '--stage-reps', '1',

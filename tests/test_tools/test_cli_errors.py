@@ -46,9 +46,9 @@ H = helpers()
 ROOT = H.ROOT
 DEMO = dict(
     config=osp.join(ROOT, 'configs', 'lwgan',
-                    'lwgan_lwb-tiny_1xb4-300i_synthetic-64.py'),
+                    'lwgan_lwb-tiny-v3_1xb4-4000i_synthetic-64.py'),
     checkpoint=osp.join(ROOT, 'demo', 'checkpoints',
-                        'lwgan_lwb-tiny_synthetic-64_fp16.pth'),
+                        'lwgan_lwb-tiny-v3_synthetic-64_fp16.pth'),
     src=osp.join(ROOT, 'demo', 'data', 'source.png'),
     src_smpl=osp.join(ROOT, 'demo', 'data', 'source_smpl.pkl'),
     motion=osp.join(ROOT, 'demo', 'data', 'motion.pkl'))

@@ -144,7 +144,7 @@ def test_bundled_demo_runs(tmp_path, synthetic_smpl_dir):
 
 def test_bundled_checkpoint_is_small_and_labelled():
     path = osp.join(ROOT, 'demo', 'checkpoints',
-                    'lwgan_lwb-tiny_synthetic-64_fp16.pth')
+                    'lwgan_lwb-tiny-v3_synthetic-64_fp16.pth')
     assert osp.getsize(path) < 8 * 2**20
     ckpt = torch.load(path, map_location='cpu', weights_only=True)
     assert 'SYNTHETIC' in ckpt['meta']['note']

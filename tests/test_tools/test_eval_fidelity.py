@@ -7,9 +7,9 @@ import os.path as osp
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'lwgan',
-                  'lwgan_lwb-tiny_1xb4-300i_synthetic-64.py')
+                  'lwgan_lwb-tiny-v3_1xb4-4000i_synthetic-64.py')
 CHECKPOINT = osp.join(ROOT, 'demo', 'checkpoints',
-                      'lwgan_lwb-tiny_synthetic-64_fp16.pth')
+                      'lwgan_lwb-tiny-v3_synthetic-64_fp16.pth')
 
 
 def _load():
@@ -26,14 +26,16 @@ def test_eval_fidelity_rows_and_diagnostics(tmp_path, capsys):
     data = str(tmp_path / 'data')
     make_synthetic_iper(data, num_actors=2, num_clothes=1, num_actions=1,
                         num_frames=10, image_size=64, seed=7)
-    keep = tmp_path / 'keep_known.py'
-    keep.write_text(f'_base_ = [{CONFIG!r}]\n'
-                    'model = dict(bg_fill_hole_only=True)\n')
+    # 'a': G_BG's whole picture as background; 'b': the bundled config
+    # (bg_fill_hole_only: the source's known pixels kept)
+    whole = tmp_path / 'gbg_whole.py'
+    whole.write_text(f'_base_ = [{CONFIG!r}]\n'
+                     'model = dict(bg_fill_hole_only=False)\n')
     out_json = str(tmp_path / 'res.json')
     table, diags = ev.main([
         '--data-root', data, '--test-interval', '3', '--json', out_json,
-        '--model', 'a', CONFIG, CHECKPOINT,
-        '--model', 'b', str(keep), CHECKPOINT])
+        '--model', 'a', str(whole), CHECKPOINT,
+        '--model', 'b', CONFIG, CHECKPOINT])
     assert list(table) == [
         'a', 'a: mask+colour over source bg', 'a: hole by cv2.inpaint',
         'a: colour in body, source elsewhere', 'warp-only', 'copy-source',

@@ -12,9 +12,18 @@ import pytest
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS = osp.join(ROOT, 'tools')
 CONFIG = osp.join(ROOT, 'configs', 'lwgan',
-                  'lwgan_lwb-tiny_1xb4-300i_synthetic-64.py')
+                  'lwgan_lwb-tiny-v3_1xb4-4000i_synthetic-64.py')
 CHECKPOINT = osp.join(ROOT, 'demo', 'checkpoints',
-                      'lwgan_lwb-tiny_synthetic-64_fp16.pth')
+                      'lwgan_lwb-tiny-v3_synthetic-64_fp16.pth')
+
+
+def gbg_whole_config(tmp_path) -> str:
+    """The bundled model's config with G_BG's whole picture as background
+    (``bg_fill_hole_only`` off), so that the background choices differ."""
+    path = tmp_path / 'gbg_whole.py'
+    path.write_text(f'_base_ = [{CONFIG!r}]\n'
+                    'model = dict(bg_fill_hole_only=False)\n')
+    return str(path)
 
 
 def _load(rel, name):
@@ -132,9 +141,14 @@ def test_eval_backgrounds_rows(tmp_path, capsys):
     data = str(tmp_path / 'data')
     make_synthetic_iper(data, num_actors=2, num_clothes=1, num_actions=1,
                         num_frames=10, image_size=64, seed=7)
-    res = ev.evaluate(CONFIG, CHECKPOINT, data, 3)
+    # the bundled config keeps the known pixels: 'generated' is 'original'
+    kept = ev.evaluate(CONFIG, CHECKPOINT, data, 3)
+    assert kept['generated'] == kept['original']
+    res = ev.evaluate(gbg_whole_config(tmp_path), CHECKPOINT, data, 3)
     assert list(res) == ['copy-source', 'warp-only', 'generated',
                          'original', 'inpainted']
+    assert res['original'] == kept['original']
+    assert res['inpainted'] == kept['inpainted']
     # the background choice leaves the body alone: same masked L1 for
     # 'generated' and 'original' (both paint G_TSF over a background that
     # only differs away from the body, up to the soft mask's edge)
@@ -152,8 +166,9 @@ def test_eval_backgrounds_rows(tmp_path, capsys):
 
 def test_visualize_predictions_background(vis, tmp_path):
     """'ours' goes through the inference path with the chosen background:
-    'inpainted' keeps the source's own pixels away from both bodies (the
-    bundled model's G_BG, what 'test' shows, does not)."""
+    'inpainted' keeps the source's own pixels away from both bodies (G_BG's
+    whole picture, what 'test' shows without bg_fill_hole_only, does
+    not)."""
     import torch
     from mmlwgan.synthetic.iper import make_synthetic_iper
     from mmlwgan.visualization.image_utils import to_uint8
@@ -161,7 +176,8 @@ def test_visualize_predictions_background(vis, tmp_path):
     make_synthetic_iper(data, num_actors=2, num_clothes=1, num_actions=1,
                         num_frames=10, image_size=64, seed=7)
     model, dataset = vis.build(vis.parse_args(
-        [CONFIG, CHECKPOINT, '--data-root', data, '--out', 'x.png']))
+        [gbg_whole_config(tmp_path), CHECKPOINT, '--data-root', data,
+         '--out', 'x.png']))
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
     picks = vis.pick_pairs(infos, 2)
     cells = {bg: vis.predict_rows(model, dataset, picks, bg)[0]

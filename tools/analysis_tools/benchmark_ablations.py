@@ -133,7 +133,8 @@ def train(method: str, work_dir: str, data_root: str, iters: int,
     is there; returns the checkpoint."""
     ckpt = osp.join(work_dir, f'iter_{iters}.pth')
     if osp.isfile(ckpt):
-        print(f'[{METHODS[method]}] reusing {ckpt}')
+        # one write per line: runs report from several threads
+        sys.stdout.write(f'[{METHODS[method]}] reusing {ckpt}\n')
         return ckpt
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'),
            config_of(method), '--work-dir', work_dir, '--cfg-options',
@@ -146,8 +147,8 @@ def train(method: str, work_dir: str, data_root: str, iters: int,
     with open(work_dir + '.log', 'w') as log:
         subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT,
                        env=env)
-    print(f'[{METHODS[method]}] trained {iters} iterations in '
-          f'{time.perf_counter() - t0:.0f}s')
+    sys.stdout.write(f'[{METHODS[method]}] trained {iters} iterations in '
+                     f'{time.perf_counter() - t0:.0f}s\n')
     return ckpt
 
 

@@ -48,9 +48,9 @@ def main(argv=None):
             for k, v in motion.items()}
     inferencer = MotionImitationInferencer(
         osp.join(ROOT, 'configs', 'lwgan',
-                 'lwgan_lwb-tiny_1xb4-300i_synthetic-64.py'),
+                 'lwgan_lwb-tiny-v3_1xb4-4000i_synthetic-64.py'),
         weights=osp.join(ROOT, 'demo', 'checkpoints',
-                         'lwgan_lwb-tiny_synthetic-64_fp16.pth'),
+                         'lwgan_lwb-tiny-v3_synthetic-64_fp16.pth'),
         cfg_options={'model.body_model.model_path': smpl},
         show_progress=False)
     samples = []

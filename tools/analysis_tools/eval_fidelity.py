@@ -37,8 +37,8 @@ units, averaged over images):
 Example:
     python tools/analysis_tools/eval_fidelity.py --data-root data/x \\
         --model bundled \\
-            configs/lwgan/lwgan_lwb-tiny_1xb4-300i_synthetic-64.py \\
-            demo/checkpoints/lwgan_lwb-tiny_synthetic-64_fp16.pth \\
+            configs/lwgan/lwgan_lwb-tiny-v3_1xb4-4000i_synthetic-64.py \\
+            demo/checkpoints/lwgan_lwb-tiny-v3_synthetic-64_fp16.pth \\
         --model v2 \\
             configs/lwgan/lwgan_lwb-tiny-v2_1xb4-3000i_synthetic-64.py \\
             work_dirs/v2/iter_3000.pth

@@ -30,8 +30,8 @@ Example (the bundled model on a fresh synthetic set of unseen actors)::
         --out data/synthetic_iper_show --actors 4 --val-actors 3 \\
         --clothes 1 --actions 2 --frames 40 --size 128 --seed 101
     python tools/analysis_tools/visualize_predictions.py \\
-        configs/lwgan/lwgan_lwb-tiny_1xb4-300i_synthetic-64.py \\
-        demo/checkpoints/lwgan_lwb-tiny_synthetic-64_fp16.pth \\
+        configs/lwgan/lwgan_lwb-tiny-v3_1xb4-4000i_synthetic-64.py \\
+        demo/checkpoints/lwgan_lwb-tiny-v3_synthetic-64_fp16.pth \\
         --data-root data/synthetic_iper_show --out docs/predictions_clean.png
 """
 import argparse

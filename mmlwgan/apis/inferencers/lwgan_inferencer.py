@@ -38,8 +38,8 @@ class LWGANInferencer:
         >>> from mmlwgan.apis import LWGANInferencer
         >>> lwgan = LWGANInferencer(
         ...     'novel_view',
-        ...     'configs/lwgan/lwgan_lwb-tiny_1xb4-300i_synthetic-64.py',
-        ...     'demo/checkpoints/lwgan_lwb-tiny_synthetic-64_fp16.pth',
+        ...     'configs/lwgan/lwgan_lwb-tiny-v3_1xb4-4000i_synthetic-64.py',
+        ...     'demo/checkpoints/lwgan_lwb-tiny-v3_synthetic-64_fp16.pth',
         ...     device='cpu', show_progress=False)
         >>> out = lwgan('demo/data/source.png',
         ...             src_smpl='demo/data/source_smpl.pkl', num_views=4,

@@ -27,9 +27,9 @@ if not osp.isdir(DEMO_DIR):  # pragma: no cover - installed, not editable
     DEMO_DIR = osp.join(ROOT, 'mmlwgan', '.mim', 'demo')
 _CONFIGS = osp.join(osp.dirname(DEMO_DIR), 'configs')
 DEMO_CONFIG = osp.join(_CONFIGS, 'lwgan',
-                       'lwgan_lwb-tiny_1xb4-300i_synthetic-64.py')
+                       'lwgan_lwb-tiny-v3_1xb4-4000i_synthetic-64.py')
 DEMO_CHECKPOINT = osp.join(DEMO_DIR, 'checkpoints',
-                           'lwgan_lwb-tiny_synthetic-64_fp16.pth')
+                           'lwgan_lwb-tiny-v3_synthetic-64_fp16.pth')
 DEFAULT_CACHE = osp.expanduser('~/.cache/mmlwgan/synthetic_smpl')
 
 
