@@ -96,7 +96,8 @@ def _common_options(gr, tab: str) -> List[Any]:
         bg = gr.Radio(BACKGROUNDS, value='inpainted', label='Background',
                       info="'inpainted': the photo's own, the person removed "
                       "by OpenCV; 'original': the same, filled by the "
-                      "model's G_BG; 'generated': all G_BG's; or a picture",
+                      "model's G_BG; 'generated': all G_BG's (models that "
+                      "keep the known pixels: as 'original'); or a picture",
                       elem_id=f'{tab}-background')
         bg_pic = gr.Image(label='Background picture', type='filepath',
                           height=120, elem_id=f'{tab}-background-picture')
