@@ -51,3 +51,16 @@ def test_v3_recipe_builds_every_method(ba, method, synthetic_smpl_npz):
         method in ('wt', 'lwb', 'attlwb'))
     with pytest.raises(ValueError, match='recipe must be one of'):
         ba.recipe_options(method, 'v9')
+
+
+def test_v3_recipe_is_the_bundled_models(ba):
+    """The ablation's 'v3' overrides are what the bundled model's config
+    sets (a change to one must show up in the other)."""
+    cfg = Config.fromfile(osp.join(
+        ROOT, 'configs', 'lwgan',
+        'lwgan_lwb-tiny-v3_1xb4-4000i_synthetic-64.py'))
+    for key, value in ba.recipe_options('lwb', 'v3').items():
+        node = cfg
+        for part in key.split('.'):
+            node = node.get(part)
+        assert node == value, key

@@ -15,6 +15,11 @@ video). Baselines on the same pairs:
 
 Prints a table of SSIM / PSNR / masked L1 (inside the target body) / L1.
 
+``--recipe v3`` trains and evaluates every method with the bundled model's
+recipe instead of the tiny configs' (no adversarial loss, the source's known
+background pixels kept, ``bg_kernel`` 7, residual colour for W_T, LWB and
+AttLWB: :func:`recipe_options`); ``--jobs 2`` runs two trainings at a time.
+
 With ``--noisy-data-root`` the whole benchmark runs a second time on a
 variant of the data that carries real-world error (HMR-like annotation
 noise, hair / skirts / loose sleeves off the SMPL surface, shading from a
