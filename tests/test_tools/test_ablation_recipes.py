@@ -64,3 +64,20 @@ def test_v3_recipe_is_the_bundled_models(ba):
         for part in key.split('.'):
             node = node.get(part)
         assert node == value, key
+
+
+def test_held_out_model_is_built_with_the_recipe(ba, tiny_iper):
+    """evaluate() rebuilds each trained model with its recipe's options: a
+    model trained with residual colour / kept background is evaluated with
+    them."""
+    for method, residual in (('wt', True), ('wc', False)):
+        model, loader = ba.held_out_model_and_loader(
+            ba.config_of(method), None, tiny_iper, 5,
+            ba.recipe_options(method, 'v3'))
+        assert model.bg_fill_hole_only and model.gan_loss is None
+        assert model.bg_kernel == 7
+        assert model.generator.residual_color is residual
+        assert len(loader.dataset) > 0
+    plain, _ = ba.held_out_model_and_loader(ba.config_of('wt'), None,
+                                            tiny_iper, 5)
+    assert not plain.bg_fill_hole_only and not plain.generator.residual_color

@@ -287,6 +287,14 @@ MUTATIONS: List[Mutation] = [
         (FRAMES, ),
         'the optimised G_TSF skips the LWB fusion'),
     Mutation(
+        'texture-warping-residual-ignored', 'generator',
+        'mmlwgan/models/generators/baselines.py',
+        '        self.residual_color = bool(residual_color)',
+        '        self.residual_color = False',
+        ('tests/test_models/test_generators/test_residual_color.py'
+         '::test_texture_warping_baseline_residual', ),
+        "W_T's residual_color=True is silently off"),
+    Mutation(
         'inferencer-ignores-smoothing', 'inference', MI_INF,
         'ref_thetas = smooth_thetas(ref_thetas, window, smooth_method)',
         'ref_thetas = ref_thetas',
@@ -319,6 +327,23 @@ MUTATIONS: List[Mutation] = [
         ('tests/test_apis/test_inferencers.py::test_backgrounds', ),
         "'inpainted' fills G_BG's wide 15 px hole, not the source's "
         'silhouette grown by a few pixels'),
+    Mutation(
+        'visualize-ignores-background', 'inference',
+        'tools/analysis_tools/visualize_predictions.py',
+        "        if background != 'test':",
+        "        if background == 'never':",
+        ('tests/test_tools/test_visualize_tools.py'
+         '::test_visualize_predictions_background', ),
+        "the grid's 'ours' column shows test_step's background whatever "
+        '--background says'),
+    Mutation(
+        'ablation-recipe-not-evaluated', 'inference',
+        'tools/analysis_tools/benchmark_ablations.py',
+        "    cfg.merge_from_dict(options or {})\n",
+        '',
+        ('tests/test_tools/test_ablation_recipes.py', ),
+        'models trained with a recipe are evaluated without its options '
+        '(residual colour, kept background)'),
     Mutation(
         'video-writer-writes-black', 'inference',
         'mmlwgan/apis/inferencers/utils/outputs.py',
