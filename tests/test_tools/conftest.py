@@ -25,10 +25,24 @@ import pytest
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 TINY_CONFIG = osp.join(ROOT, 'configs', 'lwgan',
                        'lwgan_lwb-tiny_1xb4-300i_synthetic-64.py')
+#: the bundled demo model's config (its checkpoint is
+#: demo/checkpoints/lwgan_lwb-tiny-v3_synthetic-64_fp16.pth)
+BUNDLED_CONFIG = osp.join(ROOT, 'configs', 'lwgan',
+                          'lwgan_lwb-tiny-v3_1xb4-4000i_synthetic-64.py')
 PYTHON = sys.executable
 IMAGE_SIZE = 32
 TINY_DATA = dict(num_actors=2, num_clothes=1, num_actions=1, num_frames=10,
                  image_size=IMAGE_SIZE, seed=0)
+
+
+@pytest.fixture
+def gbg_whole_config(tmp_path) -> str:
+    """The bundled model's config with G_BG's whole picture as background
+    (``bg_fill_hole_only`` off), so that the background choices differ."""
+    path = tmp_path / 'gbg_whole.py'
+    path.write_text(f'_base_ = [{BUNDLED_CONFIG!r}]\n'
+                    'model = dict(bg_fill_hole_only=False)\n')
+    return str(path)
 
 
 def reset_history_buffer_statistics() -> None:

@@ -20,7 +20,8 @@ def _load():
     return module
 
 
-def test_eval_fidelity_rows_and_diagnostics(tmp_path, capsys):
+def test_eval_fidelity_rows_and_diagnostics(tmp_path, capsys,
+                                            gbg_whole_config):
     from mmlwgan.synthetic.iper import make_synthetic_iper
     ev = _load()
     data = str(tmp_path / 'data')
@@ -28,13 +29,10 @@ def test_eval_fidelity_rows_and_diagnostics(tmp_path, capsys):
                         num_frames=10, image_size=64, seed=7)
     # 'a': G_BG's whole picture as background; 'b': the bundled config
     # (bg_fill_hole_only: the source's known pixels kept)
-    whole = tmp_path / 'gbg_whole.py'
-    whole.write_text(f'_base_ = [{CONFIG!r}]\n'
-                     'model = dict(bg_fill_hole_only=False)\n')
     out_json = str(tmp_path / 'res.json')
     table, diags = ev.main([
         '--data-root', data, '--test-interval', '3', '--json', out_json,
-        '--model', 'a', str(whole), CHECKPOINT,
+        '--model', 'a', gbg_whole_config, CHECKPOINT,
         '--model', 'b', CONFIG, CHECKPOINT])
     assert list(table) == [
         'a', 'a: mask+colour over source bg', 'a: hole by cv2.inpaint',

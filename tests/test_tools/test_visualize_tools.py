@@ -17,15 +17,6 @@ CHECKPOINT = osp.join(ROOT, 'demo', 'checkpoints',
                       'lwgan_lwb-tiny-v3_synthetic-64_fp16.pth')
 
 
-def gbg_whole_config(tmp_path) -> str:
-    """The bundled model's config with G_BG's whole picture as background
-    (``bg_fill_hole_only`` off), so that the background choices differ."""
-    path = tmp_path / 'gbg_whole.py'
-    path.write_text(f'_base_ = [{CONFIG!r}]\n'
-                    'model = dict(bg_fill_hole_only=False)\n')
-    return str(path)
-
-
 def _load(rel, name):
     spec = importlib.util.spec_from_file_location(name, osp.join(TOOLS, rel))
     module = importlib.util.module_from_spec(spec)
@@ -132,7 +123,7 @@ def test_pick_pairs_never_repeats(vis):
             assert len(picks) == len(set(picks)) == min(rows, 4 * (n - 1))
 
 
-def test_eval_backgrounds_rows(tmp_path, capsys):
+def test_eval_backgrounds_rows(tmp_path, capsys, gbg_whole_config):
     """eval_backgrounds.py: every row on the same held-out pairs; the
     training-free rows are what they say, 'inpainted' keeps the source's
     pixels so it is far closer to the truth than G_BG's whole picture."""
@@ -144,7 +135,7 @@ def test_eval_backgrounds_rows(tmp_path, capsys):
     # the bundled config keeps the known pixels: 'generated' is 'original'
     kept = ev.evaluate(CONFIG, CHECKPOINT, data, 3)
     assert kept['generated'] == kept['original']
-    res = ev.evaluate(gbg_whole_config(tmp_path), CHECKPOINT, data, 3)
+    res = ev.evaluate(gbg_whole_config, CHECKPOINT, data, 3)
     assert list(res) == ['copy-source', 'warp-only', 'generated',
                          'original', 'inpainted']
     assert res['original'] == kept['original']
@@ -164,7 +155,7 @@ def test_eval_backgrounds_rows(tmp_path, capsys):
     assert sum(line.startswith('|') for line in out.splitlines()) == 7
 
 
-def test_visualize_predictions_background(vis, tmp_path):
+def test_visualize_predictions_background(vis, tmp_path, gbg_whole_config):
     """'ours' goes through the inference path with the chosen background:
     'inpainted' keeps the source's own pixels away from both bodies (G_BG's
     whole picture, what 'test' shows without bg_fill_hole_only, does
@@ -176,7 +167,7 @@ def test_visualize_predictions_background(vis, tmp_path):
     make_synthetic_iper(data, num_actors=2, num_clothes=1, num_actions=1,
                         num_frames=10, image_size=64, seed=7)
     model, dataset = vis.build(vis.parse_args(
-        [gbg_whole_config(tmp_path), CHECKPOINT, '--data-root', data,
+        [gbg_whole_config, CHECKPOINT, '--data-root', data,
          '--out', 'x.png']))
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
     picks = vis.pick_pairs(infos, 2)

@@ -182,6 +182,22 @@ def held_out_model_and_loader(config: str, checkpoint: str,
 
 
 @torch.no_grad()
+def inference_path_predictions(model, inputs: dict, i: int,
+                               backgrounds) -> dict:
+    """Pair ``i`` of preprocessed ``inputs`` (``src_img`` (B, S, 3, H, W),
+    ``src_smpl`` (B, S, 85), ``tgt_smpl`` (B, 85)) through the inference
+    path (``encode_sources`` / ``decode_targets``, as the inferencers run
+    it), once per background: background -> (3, H, W) in [-1, 1]."""
+    tgt_ndc, _ = model.project(inputs['tgt_smpl'][i:i + 1])
+    preds = {}
+    for bg in backgrounds:
+        enc = model.encode_sources(inputs['src_img'][i], inputs['src_smpl'][i],
+                                   bg)
+        preds[bg] = model.decode_targets(enc, tgt_ndc)['img'][0]
+    return preds
+
+
+@torch.no_grad()
 def evaluate(method: str, ckpt: str, data_root: str, interval: int,
              baselines: bool, recipe: str = 'released'):
     """Evaluate one trained method (and, once, the baselines) on the

@@ -32,7 +32,8 @@ HERE = osp.dirname(osp.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 from benchmark_ablations import (evaluator,  # noqa: E402
-                                 held_out_model_and_loader)
+                                 held_out_model_and_loader,
+                                 inference_path_predictions)
 
 BACKGROUNDS = ('generated', 'original', 'inpainted')
 
@@ -75,10 +76,8 @@ def evaluate(config: str, checkpoint: str, data_root: str,
             preds = {'copy-source': src[0],
                      'warp-only': torch.where(sample.body_mask > 0,
                                               sample.warped_img, src[0])}
-            tgt_ndc, _ = model.project(inputs['tgt_smpl'][i:i + 1])
-            for bg in BACKGROUNDS:
-                enc = model.encode_sources(src, inputs['src_smpl'][i], bg)
-                preds[bg] = model.decode_targets(enc, tgt_ndc)['img'][0]
+            preds.update(inference_path_predictions(model, inputs, i,
+                                                    BACKGROUNDS))
             for row, pred in preds.items():
                 s = sample.clone()
                 s.pred_img = pred

@@ -48,6 +48,10 @@ import torch
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+HERE = osp.dirname(osp.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+from benchmark_ablations import inference_path_predictions  # noqa: E402
 
 COLUMNS = ('source', 'reference pose', 'warp-only', 'ours', 'ground truth')
 
@@ -201,10 +205,8 @@ def predict_rows(model, dataset, picks: List[int],
         warp = torch.where(s.body_mask > 0, s.warped_img, src[i])
         pred = s.pred_img
         if background != 'test':
-            enc = model.encode_sources(inputs['src_img'][i],
-                                       inputs['src_smpl'][i], background)
-            tgt_ndc, _ = model.project(inputs['tgt_smpl'][i:i + 1])
-            pred = model.decode_targets(enc, tgt_ndc)['img'][0]
+            pred = inference_path_predictions(model, inputs, i,
+                                              [background])[background]
         cells = [to_uint8(src[i], (-1, 1)), poses[i],
                  to_uint8(warp, (-1, 1)), to_uint8(pred, (-1, 1)),
                  to_uint8(tgt[i], (-1, 1))]
